@@ -1,0 +1,73 @@
+# Sourced by test.sh, demo.sh and bench scripts: a throwaway PostgreSQL server in a temp
+# directory, run as the `postgres` user (initdb refuses root) on a free loopback port.
+# After pg_start: PGV_PGDATA, PGV_PGPORT, PGV_PGHOST (socket dir), PGV_PGBIN are set.
+
+pg_bindir() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [[ -n "$dir" ]] || { echo "PostgreSQL server binaries not found" >&2; return 1; }
+  echo "$dir"
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# pg_as_postgres CMD...: runs a command as the postgres user (or as is when not root).
+pg_as_postgres() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_start [extra postgresql.conf lines...]
+pg_start() {
+  PGV_PGBIN=$(pg_bindir)
+  PGV_PGROOT=$(mktemp -d /tmp/pgvigil-pg.XXXXXX)
+  chmod 755 "$PGV_PGROOT"
+  PGV_PGDATA="$PGV_PGROOT/data"
+  PGV_PGHOST="$PGV_PGROOT/socket"
+  PGV_PGLOG="$PGV_PGROOT/server.log"
+  PGV_PGPORT=$(free_port)
+  mkdir -p "$PGV_PGDATA" "$PGV_PGHOST"
+  [[ $(id -u) -eq 0 ]] && chown -R postgres:postgres "$PGV_PGROOT"
+  pg_as_postgres "$PGV_PGBIN/initdb" -D "$PGV_PGDATA" -U postgres --auth=trust \
+    --no-sync >"$PGV_PGROOT/initdb.log" 2>&1 || { cat "$PGV_PGROOT/initdb.log" >&2; return 1; }
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $PGV_PGPORT"
+    echo "unix_socket_directories = '$PGV_PGHOST'"
+    echo "shared_preload_libraries = 'pg_stat_statements'"
+    echo "max_connections = 40"
+    echo "fsync = off"
+    for line in "$@"; do echo "$line"; done
+  } >>"$PGV_PGDATA/postgresql.conf"
+  # Password authentication over TCP, so the tests can prove passwords stay secret.
+  sed -i 's/^host\(.*\)trust$/host\1scram-sha-256/' "$PGV_PGDATA/pg_hba.conf"
+  pg_ctl_start
+  export PGV_PGDATA PGV_PGPORT PGV_PGHOST PGV_PGBIN PGV_PGROOT PGV_PGLOG
+}
+
+pg_ctl_start() {
+  pg_as_postgres "$PGV_PGBIN/pg_ctl" -D "$PGV_PGDATA" -l "$PGV_PGLOG" -w -t 60 start >/dev/null
+}
+
+pg_ctl_stop() {
+  pg_as_postgres "$PGV_PGBIN/pg_ctl" -D "$PGV_PGDATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+pg_psql() {
+  pg_as_postgres psql -X -q -v ON_ERROR_STOP=1 -h "$PGV_PGHOST" -p "$PGV_PGPORT" -U postgres "$@"
+}
+
+# Stops the server (even a SIGSTOPped one) and removes its directory.
+pg_cleanup() {
+  [[ -n "${PGV_PGDATA:-}" && -d "$PGV_PGDATA" ]] || return 0
+  local pid
+  pid=$(head -n 1 "$PGV_PGDATA/postmaster.pid" 2>/dev/null || true)
+  if [[ -n "$pid" ]]; then
+    pkill -CONT -P "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true
+  fi
+  pg_ctl_stop
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  rm -rf "$PGV_PGROOT"
+}

@@ -1,0 +1,236 @@
+#include "agent/agent.h"
+
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+
+#include "build_info.h"
+#include "health/health.h"
+#include "metrics/process.h"
+
+namespace pgvigil::agent {
+namespace {
+
+using collectors::SteadyClock;
+using nlohmann::json;
+
+std::string IsoNow() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+std::string HtmlEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+json TargetJson(const TargetSnapshot& snapshot, const config::HealthConfig& health) {
+  health::TargetInput input;
+  input.name = snapshot.name;
+  input.reachable = snapshot.up;
+  input.observations = &snapshot.observations;
+  input.collectors = snapshot.collectors;
+  input.slow_query_threshold = snapshot.slow_query_threshold;
+  input.connect_probe_enabled = snapshot.connect_probe_enabled;
+  return health::EvaluateTarget(input, health);
+}
+
+}  // namespace
+
+std::string HealthReport(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
+                         const config::HealthConfig& health, double uptime_seconds,
+                         int* http_status) {
+  json targets = json::array();
+  for (const auto& snapshot : snapshots) targets.push_back(TargetJson(*snapshot, health));
+  const auto process = metrics::ReadProcessStats();
+  const std::string status = health::WorstStatus(targets);
+  json report = {{"status", status},
+                 {"version", kVersion},
+                 {"uptime_seconds", static_cast<long long>(uptime_seconds)},
+                 {"checked_at", IsoNow()},
+                 {"agent",
+                  {{"rss_bytes", process.resident_memory_bytes},
+                   {"cpu_seconds", std::round(process.cpu_seconds * 100) / 100}}},
+                 {"targets", targets}};
+  if (http_status != nullptr) *http_status = status == "down" ? 503 : 200;
+  return report.dump(2) + "\n";
+}
+
+std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots) {
+  metrics::FamilySet own;
+  own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
+            {{"version", kVersion}, {"revision", kRevision}}, 1);
+  metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
+  std::vector<const std::vector<prometheus::MetricFamily>*> parts{&own.families()};
+  for (const auto& snapshot : snapshots) parts.push_back(&snapshot->families);
+  return metrics::Serialize(metrics::Merge(parts));
+}
+
+Agent::Agent(const config::Config& config) : started_(SteadyClock::now()) {
+  auto state = std::make_shared<State>();
+  state->health = config.health;
+  for (const auto& target : config.targets) {
+    state->workers.push_back(std::make_shared<Worker>(target, config.health.window));
+  }
+  state_ = std::move(state);
+}
+
+Agent::~Agent() { Stop(); }
+
+std::shared_ptr<const Agent::State> Agent::Current() const {
+  std::lock_guard lock(mutex_);
+  return state_;
+}
+
+void Agent::Start() {
+  for (const auto& worker : Current()->workers) worker->Start();
+}
+
+void Agent::Stop() {
+  auto state = Current();
+  // Ask every worker first so that they wind down in parallel.
+  std::vector<std::jthread> stoppers;
+  for (const auto& worker : state->workers) {
+    stoppers.emplace_back([worker] { worker->Stop(); });
+  }
+}
+
+void Agent::Reload(const config::Config& config) {
+  auto old_state = Current();
+  auto state = std::make_shared<State>();
+  state->health = config.health;
+  std::vector<std::shared_ptr<Worker>> retired = old_state->workers;
+  for (const auto& target : config.targets) {
+    auto same = std::find_if(retired.begin(), retired.end(), [&](const auto& worker) {
+      return worker->target() == target && old_state->health.window == config.health.window;
+    });
+    if (same != retired.end()) {
+      state->workers.push_back(*same);
+      retired.erase(same);
+    } else {
+      auto worker = std::make_shared<Worker>(target, config.health.window);
+      worker->Start();
+      state->workers.push_back(std::move(worker));
+      spdlog::info("target {}: started with the new config", target.name);
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    state_ = state;
+  }
+  for (const auto& worker : retired) {
+    worker->Stop();
+    spdlog::info("target {}: stopped (removed or changed by the new config)",
+                 worker->target().name);
+  }
+}
+
+Page Agent::Metrics() const {
+  std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
+  for (const auto& worker : Current()->workers) snapshots.push_back(worker->Snapshot());
+  return {200, "text/plain; version=0.0.4; charset=utf-8", Exposition(snapshots)};
+}
+
+Page Agent::Health(const std::optional<std::string>& target) const {
+  auto state = Current();
+  std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
+  for (const auto& worker : state->workers) {
+    if (!target || worker->target().name == *target) snapshots.push_back(worker->Snapshot());
+  }
+  if (target && snapshots.empty()) {
+    json error = {{"error", "unknown target"}, {"target", *target}};
+    return {404, "application/json", error.dump() + "\n"};
+  }
+  int status = 200;
+  const double uptime = std::chrono::duration<double>(SteadyClock::now() - started_).count();
+  std::string body = HealthReport(snapshots, state->health, uptime, &status);
+  return {status, "application/json", std::move(body)};
+}
+
+Page Agent::Live() const {
+  const auto now = SteadyClock::now();
+  json stuck = json::array();
+  for (const auto& worker : Current()->workers) {
+    if (now - worker->LastProgress() > worker->StallLimit()) stuck.push_back(worker->target().name);
+  }
+  json body = {{"status", stuck.empty() ? "live" : "stuck"}, {"stuck_targets", stuck}};
+  return {stuck.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+}
+
+Page Agent::Ready() const {
+  const auto now = SteadyClock::now();
+  json waiting = json::array();
+  for (const auto& worker : Current()->workers) {
+    auto snapshot = worker->Snapshot();
+    const auto& last = snapshot->observations.probe.last_success;
+    const bool ready = snapshot->probe_enabled ? last && now - *last <= 2 * snapshot->probe_interval
+                                               : snapshot->up;
+    if (!ready) waiting.push_back(snapshot->name);
+  }
+  json body = {{"status", waiting.empty() ? "ready" : "not ready"}, {"not_ready_targets", waiting}};
+  return {waiting.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+}
+
+Page Agent::Index() const {
+  auto state = Current();
+  std::string rows;
+  for (const auto& worker : state->workers) {
+    auto snapshot = worker->Snapshot();
+    json target = TargetJson(*snapshot, state->health);
+    const std::string name = HtmlEscape(snapshot->name);
+    rows += "<tr><td><a href=\"/health?target=" + name + "\">" + name + "</a></td><td class=\"" +
+            target["status"].get<std::string>() + "\">" + target["status"].get<std::string>() +
+            "</td><td>" +
+            HtmlEscape(target["server_version"].is_null()
+                           ? std::string("-")
+                           : target["server_version"].get<std::string>()) +
+            "</td><td>" +
+            (target["connections"].is_null() ? std::string("-")
+                                             : target["connections"]["used"].dump() + " / " +
+                                                   target["connections"]["max"].dump()) +
+            "</td><td>" +
+            (target["latency_ms"]["p95"].is_null() ? std::string("-")
+                                                   : target["latency_ms"]["p95"].dump() + " ms") +
+            "</td><td>" +
+            HtmlEscape(target["last_error"].is_null() ? std::string()
+                                                      : target["last_error"].get<std::string>()) +
+            "</td></tr>\n";
+  }
+  std::string body =
+      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pgvigil</title>\n"
+      "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
+      ".ok{color:#1a7f37}.degraded{color:#9a6700}.down{color:#cf222e}</style></head><body>\n"
+      "<h1>pgvigil " +
+      std::string(kVersion) +
+      "</h1>\n<p><a href=\"/metrics\">/metrics</a> · <a href=\"/health\">/health</a> · "
+      "<a href=\"/health/live\">/health/live</a> · <a "
+      "href=\"/health/ready\">/health/ready</a></p>\n"
+      "<table><tr><th>target</th><th>status</th><th>server</th><th>connections</th>"
+      "<th>probe p95</th><th>last error</th></tr>\n" +
+      rows + "</table>\n</body></html>\n";
+  return {200, "text/html; charset=utf-8", std::move(body)};
+}
+
+}  // namespace pgvigil::agent

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/worker.h"
+#include "config/config.h"
+#include "http/page.h"
+
+namespace pgvigil::agent {
+
+using http::Page;
+
+// The running agent: one worker per target, and the pages built from their snapshots.
+// Thread-safe: HTTP handler threads call the page methods while the main thread may Reload().
+class Agent {
+ public:
+  explicit Agent(const config::Config& config);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  void Start();
+  void Stop();
+  // Applies a new, already validated config: workers of unchanged targets keep running (and
+  // keep their connections and counters); changed, added and removed targets are restarted.
+  void Reload(const config::Config& config);
+
+  [[nodiscard]] Page Metrics() const;
+  // `target` empty: every target; otherwise that one (404 if unknown).
+  [[nodiscard]] Page Health(const std::optional<std::string>& target) const;
+  [[nodiscard]] Page Live() const;
+  [[nodiscard]] Page Ready() const;
+  [[nodiscard]] Page Index() const;
+
+ private:
+  struct State {
+    config::HealthConfig health;
+    std::vector<std::shared_ptr<Worker>> workers;
+  };
+  [[nodiscard]] std::shared_ptr<const State> Current() const;
+
+  mutable std::mutex mutex_;  // guards state_ (the pointer; a State never changes)
+  std::shared_ptr<const State> state_;
+  const std::chrono::steady_clock::time_point started_;
+};
+
+// Builds the /health report for the given snapshots (exposed for --once and tests).
+[[nodiscard]] std::string HealthReport(
+    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
+    const config::HealthConfig& health, double uptime_seconds, int* http_status);
+
+// The whole exposition: every target's series plus the agent's own.
+[[nodiscard]] std::string Exposition(
+    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots);
+
+}  // namespace pgvigil::agent

@@ -1,0 +1,108 @@
+#include "agent/run.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "agent/agent.h"
+#include "agent/logging.h"
+#include "config/web_config.h"
+#include "http/server.h"
+
+namespace pgvigil::agent {
+
+void Overrides::ApplyTo(config::Config& config) const {
+  if (listen_address) config.web.listen_address = *listen_address;
+  if (log_level) config.log.level = *log_level;
+  if (log_format) config.log.format = *log_format;
+}
+
+int Run(const config::Config& initial, const Overrides& overrides) {
+  // Signals are taken synchronously by this thread alone; every thread started below
+  // inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  config::WebConfigFile web;
+  if (!initial.web.config_file.empty()) web = config::LoadWebConfig(initial.web.config_file);
+
+  Agent agent(initial);
+  http::Routes routes{
+      [&agent] { return agent.Metrics(); },
+      [&agent](const std::optional<std::string>& target) { return agent.Health(target); },
+      [&agent] { return agent.Live(); },
+      [&agent] { return agent.Ready(); },
+      [&agent] { return agent.Index(); },
+  };
+  http::Server server(routes, web);
+  int port = 0;
+  try {
+    port = server.Listen(initial.web.listen_address);
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+    return 1;
+  }
+  agent.Start();
+  spdlog::info("pgvigil listening on {}://{} (port {}) with {} target(s)",
+               web.tls() ? "https" : "http", initial.web.listen_address, port,
+               initial.targets.size());
+
+  config::Config current = initial;
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) {
+      spdlog::info("received signal {}, shutting down", signal_number);
+      break;
+    }
+    if (current.source.empty()) {
+      spdlog::info("SIGHUP: no config file to reload");
+      continue;
+    }
+    try {
+      config::Config next = config::LoadFile(current.source);
+      overrides.ApplyTo(next);
+      if (next.web != current.web) {
+        spdlog::warn("SIGHUP: web settings changed; they take effect after a restart");
+      }
+      SetUpLogging(next.log);
+      agent.Reload(next);
+      current = std::move(next);
+      spdlog::info("SIGHUP: configuration reloaded ({} target(s))", current.targets.size());
+    } catch (const config::ConfigError& error) {
+      spdlog::error("SIGHUP: new configuration rejected, keeping the running one: {}",
+                    error.what());
+    }
+  }
+  server.Stop();
+  agent.Stop();
+  spdlog::info("stopped");
+  return 0;
+}
+
+int RunOnce(const config::Config& config) {
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (const auto& target : config.targets) {
+    workers.push_back(std::make_unique<Worker>(target, config.health.window));
+  }
+  {
+    std::vector<std::jthread> threads;
+    for (auto& worker : workers) threads.emplace_back([&worker] { worker->CollectOnce(); });
+  }
+  std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
+  bool all_up = true;
+  for (const auto& worker : workers) {
+    snapshots.push_back(worker->Snapshot());
+    all_up = all_up && snapshots.back()->up;
+  }
+  std::cout << Exposition(snapshots) << std::flush;
+  return all_up ? 0 : 1;
+}
+
+}  // namespace pgvigil::agent

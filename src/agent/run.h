@@ -1,0 +1,26 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+
+namespace pgvigil::agent {
+
+// Command-line settings that win over the config file, on start and on every reload.
+struct Overrides {
+  std::optional<std::string> listen_address;
+  std::optional<std::string> log_level;
+  std::optional<std::string> log_format;
+
+  void ApplyTo(config::Config& config) const;
+};
+
+// Serves until SIGTERM or SIGINT, reloading the config file on SIGHUP. Returns the exit code.
+[[nodiscard]] int Run(const config::Config& config, const Overrides& overrides);
+
+// --once: every enabled collector once per target, exposition on stdout. 0 if every target was
+// reachable, 1 otherwise.
+[[nodiscard]] int RunOnce(const config::Config& config);
+
+}  // namespace pgvigil::agent

@@ -1,0 +1,298 @@
+#include "agent/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "collectors/registry.h"
+
+namespace pgvigil::agent {
+namespace {
+
+using collectors::SteadyClock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kFirstBackoff{1000};
+constexpr milliseconds kMaxBackoff{30000};
+
+constexpr const char* kCapabilitiesSql =
+    "SELECT pg_has_role(current_user, 'pg_monitor', 'USAGE') AS pg_monitor, "
+    "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') "
+    "AS pg_stat_statements";
+
+double UnixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Worker::Worker(config::Target target, config::Duration health_window)
+    : target_(std::move(target)),
+      health_window_(health_window),
+      backoff_(kFirstBackoff),
+      jitter_(std::random_device{}()),
+      last_progress_(SteadyClock::now().time_since_epoch().count()) {
+  for (const auto& info : collectors::CollectorTable()) {
+    auto enabled = target_.settings.collectors.find(std::string(info.name));
+    if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
+    Scheduled entry;
+    entry.name = info.name.data();
+    entry.collector = info.make(target_);
+    entry.interval = target_.settings.*(info.interval);
+    schedule_.push_back(std::move(entry));
+  }
+  Publish();
+}
+
+Worker::~Worker() { Stop(); }
+
+void Worker::Start() {
+  thread_ = std::jthread([this](const std::stop_token& stop) { Run(stop); });
+}
+
+void Worker::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  wake_.notify_all();
+  thread_.join();
+}
+
+void Worker::Touch() {
+  last_progress_.store(SteadyClock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+SteadyClock::time_point Worker::LastProgress() const {
+  return SteadyClock::time_point(SteadyClock::duration(last_progress_.load()));
+}
+
+SteadyClock::duration Worker::StallLimit() const {
+  config::Duration shortest = kMaxBackoff;
+  for (const auto& entry : schedule_) shortest = std::min(shortest, entry.interval);
+  // One collector may legitimately spend a connect and a query deadline on a hung server.
+  const config::Duration one_call =
+      target_.settings.connect_timeout + target_.settings.query_timeout + milliseconds(1000);
+  return 3 * std::max(shortest, one_call);
+}
+
+std::shared_ptr<const TargetSnapshot> Worker::Snapshot() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_;
+}
+
+bool Worker::Connected() const { return session_ && session_->Usable(); }
+
+void Worker::Run(const std::stop_token& stop) {
+  while (!stop.stop_requested()) {
+    Step(stop);
+    auto wake = SteadyClock::time_point::max();
+    for (const auto& entry : schedule_) wake = std::min(wake, entry.next_due);
+    if (!Connected()) wake = std::min(wake, reconnect_at_);
+    std::unique_lock lock(wake_mutex_);
+    wake_.wait_until(lock, stop, wake, [] { return false; });
+  }
+  session_.reset();
+  spdlog::debug("target {}: worker stopped, connection closed", target_.name);
+}
+
+void Worker::CollectOnce() {
+  const std::stop_token never;
+  Step(never);
+}
+
+void Worker::Step(const std::stop_token& stop) {
+  Touch();
+  auto now = SteadyClock::now();
+  if (!Connected() && now >= reconnect_at_) Connect(now, stop);
+  for (auto& entry : schedule_) {
+    if (stop.stop_requested()) return;
+    if (SteadyClock::now() < entry.next_due) continue;
+    RunCollector(entry, stop);
+    Touch();
+  }
+  Publish();
+}
+
+void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
+  pg::ConnectOptions options{target_.dsn,
+                             target_.password,
+                             target_.settings.connect_timeout,
+                             target_.settings.query_timeout,
+                             true,
+                             stop};
+  try {
+    session_ = pg::Connection::Open(options);
+    DetectCapabilities();
+  } catch (const pg::Error& error) {
+    session_.reset();
+    observations_.last_error = error.what();
+    std::uniform_real_distribution<double> spread(0.8, 1.2);
+    reconnect_at_ =
+        now + std::chrono::duration_cast<SteadyClock::duration>(backoff_ * spread(jitter_));
+    if (!connect_failing_logged_) {
+      spdlog::warn("target {}: cannot connect: {} (retrying with backoff up to {}s)", target_.name,
+                   error.what(), kMaxBackoff.count() / 1000);
+      connect_failing_logged_ = true;
+    } else {
+      spdlog::debug("target {}: still cannot connect: {}", target_.name, error.what());
+    }
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    return;
+  }
+  backoff_ = kFirstBackoff;
+  observations_.last_error.reset();
+  if (connect_failing_logged_ || !ever_connected_) {
+    spdlog::info("target {}: connected (server_version_num {})", target_.name,
+                 session_->ServerVersionNum());
+  }
+  connect_failing_logged_ = false;
+  ever_connected_ = true;
+  // Fresh data as soon as the target is back, rather than one interval later.
+  for (auto& entry : schedule_) entry.next_due = now;
+}
+
+void Worker::DetectCapabilities() {
+  const pg::Rows rows = session_->Query(kCapabilitiesSql);
+  collectors::Observations::Capabilities found;
+  found.known = !rows.empty();
+  if (found.known) {
+    found.pg_monitor = rows.Bool(0, rows.Column("pg_monitor")).value_or(false);
+    found.pg_stat_statements = rows.Bool(0, rows.Column("pg_stat_statements")).value_or(false);
+  }
+  auto& had = observations_.capabilities;
+  // Logged when a capability changes, not on every reconnect.
+  if (found.known && (!had.known || had.pg_monitor != found.pg_monitor) && !found.pg_monitor) {
+    spdlog::warn(
+        "target {}: the monitoring role lacks pg_monitor; other sessions' states are "
+        "hidden (GRANT pg_monitor TO the role)",
+        target_.name);
+  }
+  if (found.known && (!had.known || had.pg_stat_statements != found.pg_stat_statements) &&
+      !found.pg_stat_statements) {
+    spdlog::info("target {}: pg_stat_statements is not installed in the monitored database",
+                 target_.name);
+  }
+  had = found;
+}
+
+void Worker::Disconnected(SteadyClock::time_point now) {
+  session_.reset();
+  observations_.connections = {};
+  // Series read over the lost connection are stale now; the probe's own counters are not.
+  for (auto& entry : schedule_) {
+    if (entry.collector->NeedsConnection()) entry.families.clear();
+  }
+  reconnect_at_ = now;  // one immediate attempt (a restart is often over by then), then backoff
+  spdlog::warn("target {}: connection lost: {}", target_.name,
+               observations_.last_error.value_or("unknown error"));
+}
+
+void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
+  const auto start = SteadyClock::now();
+  entry.next_due += entry.interval;
+  if (entry.next_due <= start) entry.next_due = start + entry.interval;
+  const bool was_connected = Connected();
+  pg::ConnectOptions options{target_.dsn,
+                             target_.password,
+                             target_.settings.connect_timeout,
+                             target_.settings.query_timeout,
+                             false,
+                             stop};
+  collectors::CollectContext context{Connected() ? session_.get() : nullptr,
+                                     target_,
+                                     options,
+                                     start,
+                                     health_window_,
+                                     observations_};
+  metrics::FamilySet out([&] {
+    metrics::Labels labels{{"target", target_.name}};
+    for (const auto& [name, value] : target_.labels) labels.push_back({name, value});
+    return labels;
+  }());
+  entry.ran = true;
+  try {
+    if (entry.collector->NeedsConnection() && context.session == nullptr) {
+      throw pg::Error(pg::ErrorKind::kConnect,
+                      "no connection: " + observations_.last_error.value_or("not connected yet"));
+    }
+    entry.collector->Collect(context, out);
+    entry.success = true;
+    entry.error.clear();
+    entry.families = out.Take();
+    entry.last_success_unix = UnixNow();
+    if (entry.failing_logged) {
+      spdlog::info("target {}: collector {} recovered", target_.name, entry.name);
+      entry.failing_logged = false;
+    }
+  } catch (const std::exception& error) {
+    entry.success = false;
+    entry.error = error.what();
+    entry.errors_total += 1;
+    entry.families.clear();
+    if (!entry.failing_logged) {
+      spdlog::warn("target {}: collector {} failed: {}", target_.name, entry.name, error.what());
+      entry.failing_logged = true;
+    } else {
+      spdlog::debug("target {}: collector {} failed again: {}", target_.name, entry.name,
+                    error.what());
+    }
+    if (const auto* db_error = dynamic_cast<const pg::Error*>(&error)) {
+      if (db_error->kind() != pg::ErrorKind::kConnect) observations_.last_error = error.what();
+    }
+  }
+  entry.duration_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  if (was_connected && !Connected()) Disconnected(SteadyClock::now());
+}
+
+void Worker::Publish() {
+  auto snapshot = std::make_shared<TargetSnapshot>();
+  snapshot->name = target_.name;
+  snapshot->observations = observations_;
+  snapshot->slow_query_threshold = target_.settings.slow_query_threshold;
+  snapshot->probe_interval = target_.settings.probe_interval;
+  snapshot->connect_probe_enabled =
+      target_.settings.connect_probe_interval > config::Duration::zero();
+  snapshot->probe_enabled = false;
+  for (const auto& entry : schedule_) {
+    if (std::string_view(entry.name) == "probe") snapshot->probe_enabled = true;
+  }
+  const auto& probe = observations_.probe;
+  snapshot->up = Connected() && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
+
+  metrics::Labels base{{"target", target_.name}};
+  for (const auto& [name, value] : target_.labels) base.push_back({name, value});
+  metrics::FamilySet own(base);
+  own.Gauge("pg_up", "1 if the last probe of the target succeeded.", {}, snapshot->up ? 1 : 0);
+  if (observations_.capabilities.known) {
+    own.Gauge("pgvigil_capability",
+              "1 if the monitoring connection has the capability (pg_monitor, "
+              "pg_stat_statements), detected on each new connection.",
+              {{"capability", "pg_monitor"}}, observations_.capabilities.pg_monitor ? 1 : 0);
+    own.Gauge("pgvigil_capability", "", {{"capability", "pg_stat_statements"}},
+              observations_.capabilities.pg_stat_statements ? 1 : 0);
+  }
+  std::vector<const std::vector<prometheus::MetricFamily>*> parts;
+  for (const auto& entry : schedule_) {
+    snapshot->collectors.push_back({entry.name, entry.ran, entry.success, entry.error});
+    if (!entry.ran) continue;
+    const metrics::Labels labels{{"collector", entry.name}};
+    own.Gauge("pgvigil_collector_success", "1 if the collector's last run succeeded.", labels,
+              entry.success ? 1 : 0);
+    own.Gauge("pgvigil_collector_duration_seconds", "Duration of the collector's last run.", labels,
+              entry.duration_seconds);
+    own.Gauge("pgvigil_collector_last_success_timestamp_seconds",
+              "Unix time of the collector's last successful run (0 if none).", labels,
+              entry.last_success_unix);
+    own.Counter("pgvigil_collector_errors_total", "Failed runs of the collector.", labels,
+                entry.errors_total);
+    parts.push_back(&entry.families);
+  }
+  const auto own_families = own.Take();
+  parts.insert(parts.begin(), &own_families);
+  snapshot->families = metrics::Merge(parts);
+
+  std::lock_guard lock(mutex_);
+  snapshot_ = std::move(snapshot);
+}
+
+}  // namespace pgvigil::agent

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "collectors/collector.h"
+#include "config/config.h"
+#include "health/health.h"
+
+namespace pgvigil::agent {
+
+// What one target looks like after its latest collection. Immutable once published: /metrics
+// and /health read it from any thread without touching the database.
+struct TargetSnapshot {
+  std::string name;
+  bool up = false;
+  collectors::Observations observations;
+  std::vector<health::CollectorStatus> collectors;
+  std::vector<prometheus::MetricFamily> families;  // every series of this target
+  config::Duration slow_query_threshold{};
+  config::Duration probe_interval{};
+  bool probe_enabled = true;
+  bool connect_probe_enabled = true;
+};
+
+// Polls one target. Owns its monitoring connection and its collectors, and runs them on their
+// intervals on its own thread; other threads only call Snapshot(), LastProgress() and Stop().
+class Worker {
+ public:
+  Worker(config::Target target, config::Duration health_window);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void Start();
+  // Requests a stop, interrupts any database wait within 100 ms, and joins the thread.
+  void Stop();
+  // One pass of every enabled collector on the calling thread (for --once).
+  void CollectOnce();
+
+  [[nodiscard]] std::shared_ptr<const TargetSnapshot> Snapshot() const;
+  [[nodiscard]] collectors::SteadyClock::time_point LastProgress() const;
+  // No progress for this long means the worker is stuck (DESIGN §6: /health/live).
+  [[nodiscard]] collectors::SteadyClock::duration StallLimit() const;
+  [[nodiscard]] const config::Target& target() const { return target_; }
+
+ private:
+  struct Scheduled {
+    const char* name;
+    std::unique_ptr<collectors::Collector> collector;
+    config::Duration interval;
+    collectors::SteadyClock::time_point next_due;
+    bool ran = false;
+    bool success = false;
+    bool failing_logged = false;
+    std::string error;
+    double duration_seconds = 0;
+    double last_success_unix = 0;
+    double errors_total = 0;
+    std::vector<prometheus::MetricFamily> families;
+  };
+
+  void Run(const std::stop_token& stop);
+  void Step(const std::stop_token& stop);
+  bool Connected() const;
+  void Connect(collectors::SteadyClock::time_point now, const std::stop_token& stop);
+  void DetectCapabilities();
+  void Disconnected(collectors::SteadyClock::time_point now);
+  void RunCollector(Scheduled& entry, const std::stop_token& stop);
+  void Publish();
+  void Touch();
+
+  const config::Target target_;
+  const config::Duration health_window_;
+  std::vector<Scheduled> schedule_;
+  std::unique_ptr<pg::Connection> session_;
+  collectors::Observations observations_;
+  collectors::SteadyClock::time_point reconnect_at_{};
+  config::Duration backoff_;
+  bool connect_failing_logged_ = false;
+  bool ever_connected_ = false;
+  std::mt19937 jitter_;
+
+  mutable std::mutex mutex_;  // guards snapshot_
+  std::shared_ptr<const TargetSnapshot> snapshot_;
+  std::atomic<collectors::SteadyClock::rep> last_progress_;
+  std::condition_variable_any wake_;
+  std::mutex wake_mutex_;
+  std::jthread thread_;
+};
+
+}  // namespace pgvigil::agent

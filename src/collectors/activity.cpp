@@ -1,0 +1,137 @@
+#include "collectors/activity.h"
+
+#include <map>
+#include <tuple>
+
+namespace pgvigil::collectors {
+namespace {
+
+struct PerDatabase {
+  double waiting = 0;
+  double slow = 0;
+  std::optional<double> longest_query;
+};
+
+}  // namespace
+
+std::string ActivitySql(int server_version_num, config::Duration slow_threshold) {
+  const std::string reserved =
+      server_version_num >= 160000 ? " - current_setting('reserved_connections')::int" : "";
+  return "WITH limits AS (\n"
+         "  SELECT current_setting('max_connections')::int\n"
+         "       - current_setting('superuser_reserved_connections')::int" +
+         reserved +
+         " AS usable,\n"
+         "       (SELECT count(*) FROM pg_stat_activity\n"
+         "         WHERE backend_type = 'client backend') AS used,\n"
+         "       pg_is_in_recovery() AS in_recovery\n"
+         "), groups AS (\n"
+         "  SELECT coalesce(datname, '') AS datname, coalesce(usename, '') AS usename,\n"
+         "         coalesce(state, 'unknown') AS state, count(*) AS backends,\n"
+         "         count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')"
+         " AS waiting,\n"
+         "         max(extract(epoch FROM now() - xact_start)) AS oldest_xact_seconds,\n"
+         "         max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active')"
+         " AS longest_query_seconds,\n"
+         "         count(*) FILTER (WHERE state = 'active' AND now() - query_start > interval '" +
+         std::to_string(slow_threshold.count()) +
+         " milliseconds') AS slow\n"
+         "  FROM pg_stat_activity\n"
+         "  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()\n"
+         "  GROUP BY 1, 2, 3\n"
+         ")\n"
+         "SELECT * FROM limits LEFT JOIN groups ON true";
+}
+
+ActivityCollector::ActivityCollector(const config::Target& target)
+    : slow_query_threshold_(target.settings.slow_query_threshold) {}
+
+void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
+  const pg::Rows rows = context.session->Query(
+      ActivitySql(context.session->ServerVersionNum(), slow_query_threshold_));
+  if (rows.empty())
+    throw pg::Error(pg::ErrorKind::kQuery, "pg_stat_activity query returned no row");
+  const auto usable = rows.Number(0, rows.Column("usable"));
+  const auto used = rows.Number(0, rows.Column("used"));
+  const auto in_recovery = rows.Bool(0, rows.Column("in_recovery"));
+  const std::size_t datname = rows.Column("datname");
+  const std::size_t usename = rows.Column("usename");
+  const std::size_t state = rows.Column("state");
+  const std::size_t backends = rows.Column("backends");
+  const std::size_t waiting = rows.Column("waiting");
+  const std::size_t oldest_xact = rows.Column("oldest_xact_seconds");
+  const std::size_t longest_query = rows.Column("longest_query_seconds");
+  const std::size_t slow = rows.Column("slow");
+
+  Observations::Connections connections;
+  connections.known = usable.has_value() && used.has_value();
+  connections.max = usable.value_or(0);
+  connections.used = used.value_or(0);
+  connections.in_recovery = in_recovery.value_or(false);
+  if (usable) {
+    out.Gauge("pg_connections_max",
+              "Connections ordinary roles may open: max_connections less the reserved slots.", {},
+              *usable);
+  }
+  if (used) {
+    out.Gauge("pg_connections_used",
+              "Client backends counted against max_connections, the agent's own included.", {},
+              *used);
+  }
+  if (in_recovery) {
+    out.Gauge("pg_in_recovery", "1 if the server is a standby in recovery.", {},
+              *in_recovery ? 1 : 0);
+  }
+
+  std::map<std::string, PerDatabase> databases;
+  std::map<std::pair<std::string, std::string>, double> oldest_by_state;
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    // No other client backend: the LEFT JOIN leaves the group columns NULL.
+    const auto count = rows.Number(row, backends);
+    if (!count) continue;
+    const std::string db = rows.Text(row, datname);
+    const std::string row_state = rows.Text(row, state);
+    out.Gauge("pg_stat_activity_count",
+              "Client backends by database, user and state, the agent's own excluded.",
+              {{"datname", db}, {"usename", rows.Text(row, usename)}, {"state", row_state}},
+              *count);
+    PerDatabase& per_db = databases[db];
+    const double row_waiting = rows.Number(row, waiting).value_or(0);
+    const double row_slow = rows.Number(row, slow).value_or(0);
+    per_db.waiting += row_waiting;
+    per_db.slow += row_slow;
+    if (auto seconds = rows.Number(row, longest_query)) {
+      per_db.longest_query = std::max(per_db.longest_query.value_or(0), *seconds);
+    }
+    if (auto seconds = rows.Number(row, oldest_xact)) {
+      double& oldest = oldest_by_state[{db, row_state}];
+      oldest = std::max(oldest, *seconds);
+    }
+    if (row_state == "active") connections.active += *count;
+    if (row_state == "idle") connections.idle += *count;
+    if (row_state.starts_with("idle in transaction")) connections.idle_in_transaction += *count;
+    connections.waiting += row_waiting;
+    connections.slow_active += row_slow;
+  }
+  for (const auto& [db, per_db] : databases) {
+    out.Gauge("pg_stat_activity_waiting_count",
+              "Active client backends waiting on a heavyweight lock.", {{"datname", db}},
+              per_db.waiting);
+    out.Gauge("pg_stat_activity_slow_count",
+              "Active queries running longer than slow_query_threshold.", {{"datname", db}},
+              per_db.slow);
+    if (per_db.longest_query) {
+      out.Gauge("pg_stat_activity_max_query_duration_seconds",
+                "Age of the longest-running active query, in seconds.", {{"datname", db}},
+                *per_db.longest_query);
+    }
+  }
+  for (const auto& [key, seconds] : oldest_by_state) {
+    out.Gauge("pg_stat_activity_max_tx_duration_seconds",
+              "Age of the oldest open transaction by database and state, in seconds.",
+              {{"datname", key.first}, {"state", key.second}}, seconds);
+  }
+  context.observations.connections = connections;
+}
+
+}  // namespace pgvigil::collectors

@@ -1,0 +1,83 @@
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "metrics/family_set.h"
+#include "metrics/quantiles.h"
+#include "pg/connection.h"
+
+namespace pgvigil::collectors {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Facts the collectors learn that /health reports. One copy per target, owned by that target's
+// worker thread; a copy of it is frozen into each published snapshot.
+struct Observations {
+  struct Probe {
+    bool ran = false;
+    bool last_ok = false;
+    std::optional<SteadyClock::time_point> last_success;
+    double last_seconds = 0;
+    metrics::SlidingWindow latencies;              // successful probe round trips, seconds
+    std::deque<SteadyClock::time_point> failures;  // within the health window
+    std::optional<double> connect_last_seconds;
+    std::optional<std::string> connect_error;  // set while the last connect probe failed
+  } probe;
+
+  struct Connections {
+    bool known = false;
+    double used = 0;
+    double max = 0;
+    double active = 0;
+    double idle = 0;
+    double idle_in_transaction = 0;
+    double waiting = 0;
+    double slow_active = 0;
+    bool in_recovery = false;
+  } connections;
+
+  struct Server {
+    bool known = false;
+    std::string version;
+    int version_num = 0;
+    bool in_recovery = false;
+  } server;
+
+  // What the monitoring role may do on this server, detected on each new connection.
+  struct Capabilities {
+    bool known = false;
+    bool pg_monitor = false;
+    bool pg_stat_statements = false;
+  } capabilities;
+
+  std::optional<std::string> last_error;  // why the target is unreachable, if it is
+};
+
+struct CollectContext {
+  pg::Session* session;  // the monitoring connection; nullptr while the target is down
+  const config::Target& target;
+  const pg::ConnectOptions& connect_options;
+  SteadyClock::time_point now;
+  config::Duration health_window;
+  Observations& observations;
+};
+
+// Turns one view of the server into metric families. Collectors own their state across runs
+// (counters, histograms) and run on their target's worker thread only. The runner around them
+// owns timing, error capture and the pgvigil_collector_* series.
+class Collector {
+ public:
+  virtual ~Collector() = default;
+  // A collector that needs no connection still runs while the target is down (the probe does,
+  // to count the failure).
+  [[nodiscard]] virtual bool NeedsConnection() const { return true; }
+  // Adds this collection's samples to `out`. Throws (pg::Error or std::exception) on failure.
+  virtual void Collect(CollectContext& context, metrics::FamilySet& out) = 0;
+};
+
+}  // namespace pgvigil::collectors

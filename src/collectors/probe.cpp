@@ -1,0 +1,104 @@
+#include "collectors/probe.h"
+
+namespace pgvigil::collectors {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kProbeBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+const prometheus::Histogram::BucketBoundaries kConnectBuckets = {
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+std::string Reason(pg::ErrorKind kind) {
+  switch (kind) {
+    case pg::ErrorKind::kConnect:
+      return "connect";
+    case pg::ErrorKind::kTimeout:
+      return "timeout";
+    case pg::ErrorKind::kQuery:
+      break;
+  }
+  return "query";
+}
+
+double SecondsSince(SteadyClock::time_point start) {
+  return std::chrono::duration<double>(SteadyClock::now() - start).count();
+}
+
+}  // namespace
+
+ProbeCollector::ProbeCollector(const config::Target& target)
+    : connect_probe_interval_(target.settings.connect_probe_interval),
+      probe_seconds_(kProbeBuckets),
+      connect_seconds_(kConnectBuckets) {}
+
+void ProbeCollector::RecordFailure(CollectContext& context, const std::string& reason) {
+  failures_[reason] += 1;
+  context.observations.probe.last_ok = false;
+  context.observations.probe.failures.push_back(context.now);
+}
+
+void ProbeCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
+  auto& probe = context.observations.probe;
+  probe.ran = true;
+  probes_ += 1;
+  if (context.session == nullptr) {
+    RecordFailure(context, "connect");
+  } else {
+    const auto start = SteadyClock::now();
+    try {
+      (void)context.session->Query("SELECT 1");
+      const double seconds = SecondsSince(start);
+      probe_seconds_.Observe(seconds);
+      probe.last_ok = true;
+      probe.last_success = context.now;
+      probe.last_seconds = seconds;
+      probe.latencies.Add(context.now, seconds);
+    } catch (const pg::Error& error) {
+      RecordFailure(context, Reason(error.kind()));
+      context.observations.last_error = error.what();
+    }
+  }
+  if (connect_probe_interval_ > config::Duration::zero() &&
+      (!next_connect_probe_ || context.now >= *next_connect_probe_)) {
+    next_connect_probe_ = context.now + connect_probe_interval_;
+    ConnectProbe(context);
+  }
+  probe.latencies.Trim(context.now, context.health_window);
+  while (!probe.failures.empty() && probe.failures.front() < context.now - context.health_window) {
+    probe.failures.pop_front();
+  }
+
+  out.Histogram("pg_probe_duration_seconds",
+                "Round trip of SELECT 1 on the monitoring connection, in seconds.", {},
+                probe_seconds_.Collect());
+  out.Histogram("pg_probe_connect_duration_seconds",
+                "Opening a new connection (TCP, TLS, authentication) plus SELECT 1, in seconds.",
+                {}, connect_seconds_.Collect());
+  out.Counter("pg_probes_total", "Probes attempted (SELECT 1 and connect probes).", {}, probes_);
+  for (const auto& [reason, count] : failures_) {
+    out.Counter("pg_probe_failures_total", "Probes that failed, by reason.", {{"reason", reason}},
+                count);
+  }
+}
+
+void ProbeCollector::ConnectProbe(CollectContext& context) {
+  auto& probe = context.observations.probe;
+  probes_ += 1;
+  pg::ConnectOptions options = context.connect_options;
+  options.monitoring_session = false;
+  const auto start = SteadyClock::now();
+  try {
+    auto connection = pg::Connection::Open(options);
+    (void)connection->Query("SELECT 1");
+    const double seconds = SecondsSince(start);
+    connect_seconds_.Observe(seconds);
+    probe.connect_last_seconds = seconds;
+    probe.connect_error.reset();
+  } catch (const pg::Error& error) {
+    failures_[error.kind() == pg::ErrorKind::kTimeout ? "timeout" : "connect"] += 1;
+    probe.failures.push_back(context.now);
+    probe.connect_error = error.what();
+  }
+}
+
+}  // namespace pgvigil::collectors

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <prometheus/histogram.h>
+
+#include <map>
+
+#include "collectors/collector.h"
+
+namespace pgvigil::collectors {
+
+// SELECT 1 on the monitoring connection every probe_interval and, every connect_probe_interval,
+// a fresh connection plus SELECT 1: the path a serverless function takes on each invocation.
+class ProbeCollector final : public Collector {
+ public:
+  explicit ProbeCollector(const config::Target& target);
+
+  [[nodiscard]] bool NeedsConnection() const override { return false; }
+  void Collect(CollectContext& context, metrics::FamilySet& out) override;
+
+ private:
+  void RecordFailure(CollectContext& context, const std::string& reason);
+  void ConnectProbe(CollectContext& context);
+
+  config::Duration connect_probe_interval_;
+  std::optional<SteadyClock::time_point> next_connect_probe_;
+  prometheus::Histogram probe_seconds_;
+  prometheus::Histogram connect_seconds_;
+  double probes_ = 0;
+  std::map<std::string, double> failures_ = {{"connect", 0}, {"timeout", 0}, {"query", 0}};
+};
+
+}  // namespace pgvigil::collectors

@@ -1,0 +1,122 @@
+#include "collectors/settings.h"
+
+#include <charconv>
+#include <utility>
+
+namespace pgvigil::collectors {
+namespace {
+
+constexpr const char* kSettingsSql =
+    "SELECT name, reset_val AS setting, coalesce(unit, '') AS unit, vartype FROM pg_settings WHERE "
+    "name IN ("
+    "'max_connections', 'superuser_reserved_connections', 'reserved_connections', "
+    "'shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem', "
+    "'max_wal_size', 'min_wal_size', 'checkpoint_timeout', 'statement_timeout', 'lock_timeout', "
+    "'idle_in_transaction_session_timeout', 'idle_session_timeout', 'deadlock_timeout', "
+    "'log_min_duration_statement', 'max_worker_processes', 'max_parallel_workers', "
+    "'max_wal_senders', 'max_replication_slots', 'max_prepared_transactions', "
+    "'max_locks_per_transaction', 'autovacuum', 'autovacuum_max_workers', "
+    "'track_activity_query_size', 'track_io_timing', 'pg_stat_statements.max')";
+
+constexpr const char* kIdentitySql =
+    "SELECT current_setting('server_version') AS version, "
+    "current_setting('server_version_num') AS version_num, pg_is_in_recovery() AS in_recovery";
+
+constexpr const char* kDatabasesSql =
+    "SELECT datname, datconnlimit FROM pg_database WHERE datallowconn AND NOT datistemplate";
+
+std::optional<double> ParseNumber(const std::string& text) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// "8kB" -> {8 * 1024, "_bytes"}; "min" -> {60, "_seconds"}.
+std::optional<std::pair<double, std::string>> UnitScale(const std::string& unit) {
+  std::size_t digits = 0;
+  while (digits < unit.size() && std::isdigit(static_cast<unsigned char>(unit[digits]))) ++digits;
+  const double multiple = digits == 0 ? 1 : std::stod(unit.substr(0, digits));
+  const std::string base = unit.substr(digits);
+  static const std::pair<const char*, std::pair<double, const char*>> kUnits[] = {
+      {"B", {1, "_bytes"}},
+      {"kB", {1024, "_bytes"}},
+      {"MB", {1024.0 * 1024, "_bytes"}},
+      {"GB", {1024.0 * 1024 * 1024, "_bytes"}},
+      {"TB", {1024.0 * 1024 * 1024 * 1024, "_bytes"}},
+      {"us", {1e-6, "_seconds"}},
+      {"ms", {1e-3, "_seconds"}},
+      {"s", {1, "_seconds"}},
+      {"min", {60, "_seconds"}},
+      {"h", {3600, "_seconds"}},
+      {"d", {86400, "_seconds"}},
+  };
+  if (base.empty()) return std::pair{multiple, std::string()};
+  for (const auto& [name, scale] : kUnits) {
+    if (base == name) return std::pair{multiple * scale.first, std::string(scale.second)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<SettingValue> ConvertSetting(const std::string& setting, const std::string& unit,
+                                           const std::string& vartype) {
+  if (vartype == "bool") return SettingValue{"", setting == "on" ? 1.0 : 0.0};
+  if (vartype != "integer" && vartype != "real") return std::nullopt;
+  auto number = ParseNumber(setting);
+  auto scale = UnitScale(unit);
+  if (!number || !scale) return std::nullopt;
+  // Negative values are sentinels ("-1 = disabled"), not quantities: keep them as they are.
+  const double value = *number < 0 ? *number : *number * scale->first;
+  return SettingValue{scale->second, value};
+}
+
+std::string SettingMetricName(const std::string& name, const SettingValue& value) {
+  std::string metric = "pg_settings_";
+  for (char c : name) metric += (c == '.' ? '_' : c);
+  return metric + value.metric_suffix;
+}
+
+void SettingsCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
+  pg::Session& session = *context.session;
+  const pg::Rows settings = session.Query(kSettingsSql);
+  const std::size_t name = settings.Column("name");
+  const std::size_t setting = settings.Column("setting");
+  const std::size_t unit = settings.Column("unit");
+  const std::size_t vartype = settings.Column("vartype");
+  for (std::size_t row = 0; row < settings.size(); ++row) {
+    const std::string setting_name = settings.Text(row, name);
+    auto value = ConvertSetting(settings.Text(row, setting), settings.Text(row, unit),
+                                settings.Text(row, vartype));
+    if (!value) continue;
+    out.Gauge(SettingMetricName(setting_name, *value),
+              "Server setting " + setting_name + " from pg_settings, in base units.", {},
+              value->value);
+  }
+
+  const pg::Rows identity = session.Query(kIdentitySql);
+  if (identity.empty())
+    throw pg::Error(pg::ErrorKind::kQuery, "server identity query returned no row");
+  Observations::Server server;
+  server.known = true;
+  server.version = identity.Text(0, identity.Column("version"));
+  const std::string version_num = identity.Text(0, identity.Column("version_num"));
+  server.version_num = static_cast<int>(ParseNumber(version_num).value_or(0));
+  server.in_recovery = identity.Bool(0, identity.Column("in_recovery")).value_or(false);
+  out.Gauge("pg_server_info", "Server identity; always 1.",
+            {{"version", server.version}, {"server_version_num", version_num}}, 1);
+
+  const pg::Rows databases = session.Query(kDatabasesSql);
+  const std::size_t datname = databases.Column("datname");
+  const std::size_t limit = databases.Column("datconnlimit");
+  for (std::size_t row = 0; row < databases.size(); ++row) {
+    if (auto value = databases.Number(row, limit)) {
+      out.Gauge("pg_database_connection_limit", "Per-database connection limit (-1 = none).",
+                {{"datname", databases.Text(row, datname)}}, *value);
+    }
+  }
+  context.observations.server = server;
+}
+
+}  // namespace pgvigil::collectors

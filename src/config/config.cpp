@@ -1,0 +1,513 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "collectors/registry.h"
+#include "pg/dsn.h"
+
+namespace pgvigil::config {
+namespace {
+
+// Labels the agent itself puts on target series; a constant label must not shadow them.
+const std::set<std::string> kReservedLabels = {"target",   "job",
+                                               "instance", "datname",
+                                               "usename",  "user",
+                                               "state",    "collector",
+                                               "reason",   "queryid",
+                                               "severity", "sqlstate_class",
+                                               "version",  "server_version_num",
+                                               "le"};
+
+bool IsLabelName(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
+}
+
+bool IsTargetName(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+}
+
+// Walks one YAML document and turns it into a Config, failing with file:line: key: reason.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void Fail(const YAML::Node& node, const std::string& key,
+                         const std::string& what) const {
+    std::ostringstream out;
+    out << source_;
+    if (node.IsDefined() && node.Mark().line >= 0) out << ':' << node.Mark().line + 1;
+    out << ": " << key << ": " << what;
+    throw ConfigError(out.str());
+  }
+
+  // Calls `handle(key, value, path)` for each entry; a key not in `known` is an error.
+  void ForEachKey(
+      const YAML::Node& map, const std::string& path, const std::vector<std::string>& known,
+      const std::function<void(const std::string&, const YAML::Node&, const std::string&)>& handle)
+      const {
+    if (map.IsNull()) return;
+    if (!map.IsMap()) Fail(map, path.empty() ? "(top level)" : path, "expected a map of keys");
+    for (const auto& entry : map) {
+      const auto key = entry.first.as<std::string>();
+      const std::string key_path = path.empty() ? key : path + "." + key;
+      if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+        std::string list;
+        for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+        Fail(entry.first, key_path, "unknown key (expected one of: " + list + ")");
+      }
+      handle(key, entry.second, key_path);
+    }
+  }
+
+  std::string String(const YAML::Node& node, const std::string& key) const {
+    if (node.IsNull()) return "";
+    if (!node.IsScalar()) Fail(node, key, "expected a string");
+    return Expand(node, key, node.Scalar());
+  }
+
+  Duration DurationValue(const YAML::Node& node, const std::string& key) const {
+    const std::string text = String(node, key);
+    auto parsed = ParseDuration(text);
+    if (!parsed) {
+      Fail(node, key, "expected a duration such as 250ms, 5s, 1m or 1h, got '" + text + "'");
+    }
+    return *parsed;
+  }
+
+  Duration PositiveDuration(const YAML::Node& node, const std::string& key) const {
+    Duration value = DurationValue(node, key);
+    if (value <= Duration::zero()) Fail(node, key, "expected a duration greater than 0s");
+    return value;
+  }
+
+  double Number(const YAML::Node& node, const std::string& key) const {
+    const std::string text = String(node, key);
+    try {
+      std::size_t used = 0;
+      double value = std::stod(text, &used);
+      if (used == text.size()) return value;
+    } catch (const std::exception&) {
+    }
+    Fail(node, key, "expected a number, got '" + text + "'");
+  }
+
+  int Integer(const YAML::Node& node, const std::string& key, int min, int max) const {
+    double value = Number(node, key);
+    if (value != static_cast<int>(value) || value < min || value > max) {
+      Fail(node, key,
+           "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    return static_cast<int>(value);
+  }
+
+  bool Bool(const YAML::Node& node, const std::string& key) const {
+    std::string text = String(node, key);
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (text == "true" || text == "yes" || text == "on") return true;
+    if (text == "false" || text == "no" || text == "off") return false;
+    Fail(node, key, "expected true or false, got '" + text + "'");
+  }
+
+  std::string OneOf(const YAML::Node& node, const std::string& key,
+                    const std::vector<std::string>& allowed) const {
+    std::string value = String(node, key);
+    if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return value;
+    std::string list;
+    for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
+    Fail(node, key, "expected one of " + list + ", got '" + value + "'");
+  }
+
+  void Settings(const YAML::Node& node, const std::string& key, const std::string& path,
+                TargetSettings& settings) const {
+    const std::string& full = path;
+    if (key == "probe_interval") {
+      settings.probe_interval = PositiveDuration(node, full);
+    } else if (key == "connect_probe_interval") {
+      settings.connect_probe_interval = DurationValue(node, full);
+    } else if (key == "activity_interval") {
+      settings.activity_interval = PositiveDuration(node, full);
+    } else if (key == "database_interval") {
+      settings.database_interval = PositiveDuration(node, full);
+    } else if (key == "statements_interval") {
+      settings.statements_interval = PositiveDuration(node, full);
+    } else if (key == "settings_interval") {
+      settings.settings_interval = PositiveDuration(node, full);
+    } else if (key == "connect_timeout") {
+      settings.connect_timeout = PositiveDuration(node, full);
+    } else if (key == "query_timeout") {
+      settings.query_timeout = PositiveDuration(node, full);
+    } else if (key == "slow_query_threshold") {
+      settings.slow_query_threshold = PositiveDuration(node, full);
+    } else if (key == "statements_top_n") {
+      settings.statements_top_n = Integer(node, full, 1, 10000);
+    } else if (key == "collectors") {
+      std::vector<std::string> names;
+      for (const auto& info : collectors::CollectorTable()) names.emplace_back(info.name);
+      ForEachKey(node, full, names,
+                 [&](const std::string& name, const YAML::Node& value, const std::string& p) {
+                   settings.collectors[name] = Bool(value, p);
+                 });
+    } else if (key == "log_source") {
+      ForEachKey(node, full, {"path", "format"},
+                 [&](const std::string& k, const YAML::Node& value, const std::string& p) {
+                   if (k == "path") settings.log_source.path = String(value, p);
+                   if (k == "format")
+                     settings.log_source.format = OneOf(value, p, {"jsonlog", "csvlog"});
+                 });
+    }
+  }
+
+  Thresholds RatioThresholds(const YAML::Node& node, const std::string& path,
+                             Thresholds thresholds) const {
+    ForEachKey(node, path, {"warn", "critical"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 double number = Number(value, p);
+                 if (number < 0 || number > 1) Fail(value, p, "expected a ratio from 0 to 1");
+                 (key == "warn" ? thresholds.warn : thresholds.critical) = number;
+               });
+    if (thresholds.warn >= thresholds.critical) {
+      Fail(node, path, "warn must be below critical");
+    }
+    return thresholds;
+  }
+
+  DurationThresholds LatencyThresholds(const YAML::Node& node, const std::string& path,
+                                       DurationThresholds thresholds) const {
+    ForEachKey(node, path, {"warn", "critical"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 (key == "warn" ? thresholds.warn : thresholds.critical) = DurationValue(value, p);
+               });
+    if (thresholds.warn >= thresholds.critical) {
+      Fail(node, path, "warn must be below critical");
+    }
+    return thresholds;
+  }
+
+  Target ReadTarget(const YAML::Node& node, const std::string& path,
+                    const TargetSettings& defaults) const {
+    Target target;
+    target.settings = defaults;
+    std::vector<std::string> keys = {"name", "dsn", "password_file", "labels"};
+    keys.insert(keys.end(), SettingKeys().begin(), SettingKeys().end());
+    ForEachKey(node, path, keys,
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 if (key == "name") {
+                   target.name = String(value, p);
+                   if (!IsTargetName(target.name)) {
+                     Fail(value, p, "expected letters, digits, '_', '-' or '.'");
+                   }
+                 } else if (key == "dsn") {
+                   target.dsn = String(value, p);
+                   if (std::string error = pg::DsnError(target.dsn); !error.empty()) {
+                     Fail(value, p, "not a libpq connection string: " + error);
+                   }
+                 } else if (key == "password_file") {
+                   target.password_file = String(value, p);
+                   target.password = ReadPasswordFile(value, p, target.password_file);
+                 } else if (key == "labels") {
+                   ForEachKey(
+                       value, p, {},
+                       [&](const std::string& label, const YAML::Node& v, const std::string& lp) {
+                         if (!IsLabelName(label) || label.starts_with("__")) {
+                           Fail(v, lp, "not a valid Prometheus label name");
+                         }
+                         if (kReservedLabels.contains(label)) {
+                           Fail(v, lp, "label name is used by the agent's own series");
+                         }
+                         target.labels.emplace_back(label, String(v, lp));
+                       });
+                 } else {
+                   Settings(value, key, p, target.settings);
+                 }
+               });
+    if (target.name.empty()) Fail(node, path + ".name", "every target needs a name");
+    return target;
+  }
+
+  static const std::vector<std::string>& SettingKeys() {
+    static const std::vector<std::string> keys = {
+        "probe_interval",       "connect_probe_interval", "activity_interval", "database_interval",
+        "statements_interval",  "settings_interval",      "connect_timeout",   "query_timeout",
+        "slow_query_threshold", "statements_top_n",       "collectors",        "log_source"};
+    return keys;
+  }
+
+  Config Read(const YAML::Node& root) const {
+    Config config;
+    config.source = source_;
+    config.defaults = DefaultSettings();
+    if (!root.IsDefined() || root.IsNull()) Fail(root, "(top level)", "the file is empty");
+    // `defaults` must be known before targets inherit from it, wherever it stands in the file.
+    if (root.IsMap() && root["defaults"]) {
+      ForEachKey(root["defaults"], "defaults", SettingKeys(),
+                 [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                   Settings(value, key, p, config.defaults);
+                 });
+    }
+    ForEachKey(root, "", {"web", "log", "defaults", "health", "targets"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& path) {
+                 if (key == "web") ReadWeb(value, path, config.web);
+                 if (key == "log") ReadLog(value, path, config.log);
+                 if (key == "health") ReadHealth(value, path, config.health);
+                 if (key == "targets") ReadTargets(value, path, config);
+               });
+    if (config.targets.empty()) {
+      Fail(root, "targets", "expected at least one target (or run without --config.file)");
+    }
+    return config;
+  }
+
+ private:
+  void ReadWeb(const YAML::Node& node, const std::string& path, WebSettings& web) const {
+    ForEachKey(node, path, {"listen_address", "config_file"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 if (key == "listen_address") {
+                   web.listen_address = String(value, p);
+                   if (web.listen_address.rfind(':') == std::string::npos) {
+                     Fail(value, p, "expected HOST:PORT or :PORT");
+                   }
+                 }
+                 if (key == "config_file") web.config_file = String(value, p);
+               });
+  }
+
+  void ReadLog(const YAML::Node& node, const std::string& path, LogSettings& log) const {
+    ForEachKey(node, path, {"level", "format"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 if (key == "level")
+                   log.level = OneOf(value, p, {"debug", "info", "warn", "error"});
+                 if (key == "format") log.format = OneOf(value, p, {"text", "json"});
+               });
+  }
+
+  void ReadHealth(const YAML::Node& node, const std::string& path, HealthConfig& health) const {
+    ForEachKey(node, path,
+               {"window", "connection_usage", "error_ratio", "probe_latency", "mean_query_time"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 if (key == "window") health.window = PositiveDuration(value, p);
+                 if (key == "connection_usage") {
+                   health.connection_usage = RatioThresholds(value, p, health.connection_usage);
+                 }
+                 if (key == "error_ratio")
+                   health.error_ratio = RatioThresholds(value, p, health.error_ratio);
+                 if (key == "probe_latency") {
+                   health.probe_latency = LatencyThresholds(value, p, health.probe_latency);
+                 }
+                 if (key == "mean_query_time") {
+                   health.mean_query_time = LatencyThresholds(value, p, health.mean_query_time);
+                 }
+               });
+  }
+
+  void ReadTargets(const YAML::Node& node, const std::string& path, Config& config) const {
+    if (!node.IsSequence()) Fail(node, path, "expected a list of targets");
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      Target target = ReadTarget(node[i], item_path, config.defaults);
+      if (!names.insert(target.name).second) {
+        Fail(node[i], item_path + ".name", "duplicate target name '" + target.name + "'");
+      }
+      config.targets.push_back(std::move(target));
+    }
+  }
+
+  std::string ReadPasswordFile(const YAML::Node& node, const std::string& key,
+                               const std::string& path) const {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) Fail(node, key, "cannot read password file '" + path + "'");
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) Fail(node, key, "cannot read password file '" + path + "'");
+    while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) {
+      content.pop_back();
+    }
+    return content;
+  }
+
+  // ${VAR} and ${VAR:-default}; "$$" is a literal dollar sign.
+  std::string Expand(const YAML::Node& node, const std::string& key,
+                     const std::string& text) const {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '$' || i + 1 >= text.size()) {
+        out += text[i];
+        continue;
+      }
+      if (text[i + 1] == '$') {
+        out += '$';
+        ++i;
+        continue;
+      }
+      if (text[i + 1] != '{') {
+        out += text[i];
+        continue;
+      }
+      const std::size_t close = text.find('}', i + 2);
+      if (close == std::string::npos) Fail(node, key, "unterminated ${ in '" + text + "'");
+      std::string inner = text.substr(i + 2, close - i - 2);
+      std::string name = inner;
+      std::optional<std::string> fallback;
+      if (auto dash = inner.find(":-"); dash != std::string::npos) {
+        name = inner.substr(0, dash);
+        fallback = inner.substr(dash + 2);
+      }
+      if (!IsLabelName(name)) Fail(node, key, "bad variable name '" + name + "'");
+      const char* value = std::getenv(name.c_str());
+      if (value != nullptr && (*value != '\0' || !fallback)) {
+        out += value;
+      } else if (fallback) {
+        out += *fallback;
+      } else {
+        Fail(node, key, "environment variable " + name + " is not set and has no default");
+      }
+      i = close;
+    }
+    return out;
+  }
+
+  std::string source_;
+};
+
+void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
+  out << YAML::Key << "probe_interval" << YAML::Value << FormatDuration(settings.probe_interval);
+  out << YAML::Key << "connect_probe_interval" << YAML::Value
+      << FormatDuration(settings.connect_probe_interval);
+  out << YAML::Key << "activity_interval" << YAML::Value
+      << FormatDuration(settings.activity_interval);
+  out << YAML::Key << "database_interval" << YAML::Value
+      << FormatDuration(settings.database_interval);
+  out << YAML::Key << "statements_interval" << YAML::Value
+      << FormatDuration(settings.statements_interval);
+  out << YAML::Key << "settings_interval" << YAML::Value
+      << FormatDuration(settings.settings_interval);
+  out << YAML::Key << "connect_timeout" << YAML::Value << FormatDuration(settings.connect_timeout);
+  out << YAML::Key << "query_timeout" << YAML::Value << FormatDuration(settings.query_timeout);
+  out << YAML::Key << "slow_query_threshold" << YAML::Value
+      << FormatDuration(settings.slow_query_threshold);
+  out << YAML::Key << "statements_top_n" << YAML::Value << settings.statements_top_n;
+  out << YAML::Key << "collectors" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (const auto& [name, enabled] : settings.collectors) {
+    out << YAML::Key << name << YAML::Value << enabled;
+  }
+  out << YAML::EndMap;
+  out << YAML::Key << "log_source" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "path" << YAML::Value << settings.log_source.path;
+  out << YAML::Key << "format" << YAML::Value << settings.log_source.format;
+  out << YAML::EndMap;
+}
+
+template <typename T>
+void EmitThresholds(YAML::Emitter& out, const char* name, const T& warn, const T& critical) {
+  out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "warn" << YAML::Value << warn;
+  out << YAML::Key << "critical" << YAML::Value << critical;
+  out << YAML::EndMap;
+}
+
+}  // namespace
+
+TargetSettings DefaultSettings() {
+  TargetSettings settings;
+  for (const auto& info : collectors::CollectorTable()) {
+    settings.collectors[std::string(info.name)] = info.enabled_by_default;
+  }
+  return settings;
+}
+
+Config LoadString(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) +
+                      ": malformed YAML: " + e.msg);
+  }
+  return Reader(source).Read(root);
+}
+
+Config LoadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open config file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return LoadString(buffer.str(), path);
+}
+
+Config ZeroConfig() {
+  Config config;
+  config.defaults = DefaultSettings();
+  Target target;
+  target.name = "default";
+  if (const char* dsn = std::getenv("PGVIGIL_DSN")) {
+    target.dsn = dsn;
+    if (std::string error = pg::DsnError(target.dsn); !error.empty()) {
+      throw ConfigError("PGVIGIL_DSN: not a libpq connection string: " + error);
+    }
+  }
+  target.settings = config.defaults;
+  config.targets.push_back(std::move(target));
+  return config;
+}
+
+std::string ToRedactedYaml(const Config& config) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  out << YAML::Key << "web" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "listen_address" << YAML::Value << config.web.listen_address;
+  out << YAML::Key << "config_file" << YAML::Value << config.web.config_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "level" << YAML::Value << config.log.level;
+  out << YAML::Key << "format" << YAML::Value << config.log.format;
+  out << YAML::EndMap;
+  out << YAML::Key << "defaults" << YAML::Value << YAML::BeginMap;
+  EmitSettings(out, config.defaults);
+  out << YAML::EndMap;
+  const HealthConfig& health = config.health;
+  out << YAML::Key << "health" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "window" << YAML::Value << FormatDuration(health.window);
+  EmitThresholds(out, "connection_usage", health.connection_usage.warn,
+                 health.connection_usage.critical);
+  EmitThresholds(out, "error_ratio", health.error_ratio.warn, health.error_ratio.critical);
+  EmitThresholds(out, "probe_latency", FormatDuration(health.probe_latency.warn),
+                 FormatDuration(health.probe_latency.critical));
+  EmitThresholds(out, "mean_query_time", FormatDuration(health.mean_query_time.warn),
+                 FormatDuration(health.mean_query_time.critical));
+  out << YAML::EndMap;
+  out << YAML::Key << "targets" << YAML::Value << YAML::BeginSeq;
+  for (const Target& target : config.targets) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << target.name;
+    out << YAML::Key << "dsn" << YAML::Value << pg::RedactDsn(target.dsn);
+    if (!target.password_file.empty()) {
+      out << YAML::Key << "password_file" << YAML::Value << target.password_file;
+    }
+    if (!target.labels.empty()) {
+      out << YAML::Key << "labels" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      for (const auto& [name, value] : target.labels)
+        out << YAML::Key << name << YAML::Value << value;
+      out << YAML::EndMap;
+    }
+    EmitSettings(out, target.settings);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace pgvigil::config

@@ -1,0 +1,122 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/duration.h"
+
+namespace pgvigil::config {
+
+// A configuration the agent refuses to run with. The message names the file, the line and the
+// key, and says what was expected; main() prints it and exits 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct LogSource {
+  std::string path;
+  std::string format = "jsonlog";
+
+  bool operator==(const LogSource&) const = default;
+};
+
+// Everything under `defaults:`, and what each target may override key by key.
+struct TargetSettings {
+  Duration probe_interval = std::chrono::seconds(5);
+  Duration connect_probe_interval = std::chrono::seconds(60);
+  Duration activity_interval = std::chrono::seconds(10);
+  Duration database_interval = std::chrono::seconds(15);
+  Duration statements_interval = std::chrono::seconds(30);
+  Duration settings_interval = std::chrono::minutes(5);
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration query_timeout = std::chrono::seconds(3);
+  Duration slow_query_threshold = std::chrono::seconds(1);
+  int statements_top_n = 50;
+  std::map<std::string, bool> collectors;  // every name of the collector table, resolved
+  LogSource log_source;
+
+  bool operator==(const TargetSettings&) const = default;
+};
+
+struct Target {
+  std::string name;
+  std::string dsn;            // may hold a password; print only through pg::RedactDsn
+  std::string password_file;  // path; its content is read at load time into `password`
+  std::string password;       // secret: never logged or printed
+  std::vector<std::pair<std::string, std::string>> labels;  // constant labels, in file order
+  TargetSettings settings;
+
+  bool operator==(const Target&) const = default;
+};
+
+struct Thresholds {
+  double warn = 0;
+  double critical = 0;
+
+  bool operator==(const Thresholds&) const = default;
+};
+
+struct DurationThresholds {
+  Duration warn{};
+  Duration critical{};
+
+  bool operator==(const DurationThresholds&) const = default;
+};
+
+struct HealthConfig {
+  Duration window = std::chrono::minutes(5);
+  Thresholds connection_usage{0.70, 0.90};
+  Thresholds error_ratio{0.01, 0.05};
+  DurationThresholds probe_latency{std::chrono::milliseconds(100), std::chrono::milliseconds(500)};
+  DurationThresholds mean_query_time{std::chrono::milliseconds(500), std::chrono::seconds(1)};
+
+  bool operator==(const HealthConfig&) const = default;
+};
+
+struct WebSettings {
+  std::string listen_address = ":9432";
+  std::string config_file;  // Prometheus web-config.yml: TLS and basic auth
+
+  bool operator==(const WebSettings&) const = default;
+};
+
+struct LogSettings {
+  std::string level = "info";
+  std::string format = "text";
+
+  bool operator==(const LogSettings&) const = default;
+};
+
+struct Config {
+  std::string source;  // the file it came from, or "" in zero-config mode
+  WebSettings web;
+  LogSettings log;
+  TargetSettings defaults;
+  HealthConfig health;
+  std::vector<Target> targets;
+
+  bool operator==(const Config&) const = default;
+};
+
+// The built-in defaults, with every collector of the collector table on or off as it ships.
+[[nodiscard]] TargetSettings DefaultSettings();
+
+// Reads, expands ${VAR} / ${VAR:-default}, and validates a config file. Throws ConfigError.
+[[nodiscard]] Config LoadFile(const std::string& path);
+
+// Same as LoadFile, for text already in memory; `source` names it in error messages.
+[[nodiscard]] Config LoadString(const std::string& text, const std::string& source);
+
+// No config file: one target named "default" whose DSN is $PGVIGIL_DSN, or empty so that libpq
+// falls back to PGHOST, PGPORT, PGUSER, ~/.pgpass and the rest, exactly as psql does.
+[[nodiscard]] Config ZeroConfig();
+
+// The effective config as YAML, with passwords in DSNs redacted and password files not read out.
+[[nodiscard]] std::string ToRedactedYaml(const Config& config);
+
+}  // namespace pgvigil::config

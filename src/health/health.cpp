@@ -1,0 +1,194 @@
+#include "health/health.h"
+
+#include <cmath>
+
+namespace pgvigil::health {
+namespace {
+
+using nlohmann::json;
+
+double Milliseconds(double seconds) { return std::round(seconds * 1e6) / 1e3; }
+
+double Rounded(double value) { return std::round(value * 1e4) / 1e4; }
+
+std::string Level(double value, double warn, double critical) {
+  if (value > critical) return "critical";
+  if (value > warn) return "warn";
+  return "ok";
+}
+
+json Unknown(const std::string& name, const std::string& detail) {
+  return {{"name", name}, {"level", "unknown"}, {"detail", detail}};
+}
+
+// Why a collector's data is missing, in words an operator can act on.
+std::string MissingData(const TargetInput& input, const std::string& collector) {
+  for (const auto& status : input.collectors) {
+    if (status.name != collector) continue;
+    if (!status.ran) return "the " + collector + " collector has not run yet";
+    if (!status.success) return "the " + collector + " collector failed: " + status.error;
+    return "the " + collector + " collector returned no data";
+  }
+  return "the " + collector + " collector is disabled for this target";
+}
+
+json LatencyJson(const collectors::Observations::Probe& probe) {
+  json latency = json::object();
+  auto put = [&](const char* key, std::optional<double> seconds) {
+    latency[key] = seconds ? json(Milliseconds(*seconds)) : json(nullptr);
+  };
+  put("last",
+      probe.ran && probe.last_ok ? std::optional<double>(probe.last_seconds) : std::nullopt);
+  put("p50", probe.latencies.Quantile(0.50));
+  put("p95", probe.latencies.Quantile(0.95));
+  put("p99", probe.latencies.Quantile(0.99));
+  put("connect_last", probe.connect_last_seconds);
+  return latency;
+}
+
+}  // namespace
+
+json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config) {
+  const collectors::Observations& obs = *input.observations;
+  const auto& conn = obs.connections;
+  json checks = json::array();
+  json notes = json::array();
+
+  if (input.reachable) {
+    checks.push_back({{"name", "reachable"}, {"level", "ok"}});
+  } else {
+    checks.push_back({{"name", "reachable"},
+                      {"level", "critical"},
+                      {"detail", obs.last_error.value_or("no successful probe yet")}});
+  }
+
+  json connections = nullptr;
+  if (input.reachable && conn.known && conn.max > 0) {
+    const double ratio = conn.used / conn.max;
+    connections = {{"used", conn.used},
+                   {"max", conn.max},
+                   {"usage_ratio", Rounded(ratio)},
+                   {"active", conn.active},
+                   {"idle", conn.idle},
+                   {"idle_in_transaction", conn.idle_in_transaction},
+                   {"waiting", conn.waiting}};
+    checks.push_back(
+        {{"name", "connection_usage"},
+         {"level", Level(ratio, config.connection_usage.warn, config.connection_usage.critical)},
+         {"value", Rounded(ratio)},
+         {"warn", config.connection_usage.warn},
+         {"critical", config.connection_usage.critical}});
+  } else {
+    checks.push_back(Unknown("connection_usage", input.reachable ? MissingData(input, "activity")
+                                                                 : "the target is unreachable"));
+  }
+
+  checks.push_back(Unknown("error_ratio",
+                           "error tracking (pg_stat_database, pg_stat_statements and the server "
+                           "log) is not part of this build"));
+
+  const auto p95 = obs.probe.latencies.Quantile(0.95);
+  if (p95) {
+    const double warn_ms = static_cast<double>(config.probe_latency.warn.count());
+    const double critical_ms = static_cast<double>(config.probe_latency.critical.count());
+    checks.push_back({{"name", "probe_latency"},
+                      {"level", Level(Milliseconds(*p95), warn_ms, critical_ms)},
+                      {"value_ms", Milliseconds(*p95)},
+                      {"warn_ms", warn_ms},
+                      {"critical_ms", critical_ms}});
+  } else {
+    checks.push_back(Unknown("probe_latency", "no successful probe within the health window"));
+  }
+
+  checks.push_back(Unknown("mean_query_time",
+                           "statement timing from pg_stat_statements is not part of this build"));
+
+  if (input.reachable && conn.known) {
+    checks.push_back({{"name", "slow_queries"},
+                      {"level", conn.slow_active > 0 ? "warn" : "ok"},
+                      {"value", conn.slow_active}});
+  } else {
+    checks.push_back(Unknown("slow_queries", input.reachable ? MissingData(input, "activity")
+                                                             : "the target is unreachable"));
+  }
+
+  if (!input.connect_probe_enabled) {
+    checks.push_back(Unknown("connect_probe", "connect_probe_interval is 0s"));
+  } else if (obs.probe.connect_error) {
+    checks.push_back({{"name", "connect_probe"},
+                      {"level", "critical"},
+                      {"detail", "a new connection failed: " + *obs.probe.connect_error}});
+  } else if (obs.probe.connect_last_seconds) {
+    checks.push_back({{"name", "connect_probe"}, {"level", "ok"}});
+  } else {
+    checks.push_back(Unknown("connect_probe", "no connect probe has run yet"));
+  }
+
+  if (obs.capabilities.known && !obs.capabilities.pg_monitor) {
+    notes.push_back(
+        "the monitoring role lacks pg_monitor: other roles' sessions show state 'unknown' and "
+        "their queries are hidden; GRANT pg_monitor TO the monitoring role");
+  }
+  if (obs.capabilities.known && !obs.capabilities.pg_stat_statements) {
+    notes.push_back(
+        "pg_stat_statements is not installed in the monitored database: statement timing is "
+        "unavailable (CREATE EXTENSION pg_stat_statements)");
+  }
+
+  std::string status = "ok";
+  if (!input.reachable) {
+    status = "down";
+  } else {
+    for (const auto& check : checks) {
+      const auto& level = check["level"];
+      if (level == "warn" || level == "critical") status = "degraded";
+    }
+  }
+
+  json collectors = json::array();
+  for (const auto& c : input.collectors) {
+    collectors.push_back({{"name", c.name},
+                          {"success", c.ran && c.success},
+                          {"error", c.error.empty() ? json(nullptr) : json(c.error)}});
+  }
+
+  return {
+      {"name", input.name},
+      {"status", status},
+      {"reachable", input.reachable},
+      {"server_version", obs.server.known ? json(obs.server.version) : json(nullptr)},
+      {"in_recovery", conn.known
+                          ? json(conn.in_recovery)
+                          : (obs.server.known ? json(obs.server.in_recovery) : json(nullptr))},
+      {"last_error", input.reachable ? json(nullptr) : json(obs.last_error.value_or(""))},
+      {"latency_ms", LatencyJson(obs.probe)},
+      {"connections", connections},
+      {"slow_queries",
+       {{"threshold_ms", input.slow_query_threshold.count()},
+        {"active", input.reachable && conn.known ? json(conn.slow_active) : json(nullptr)},
+        {"statements_over_threshold", nullptr},
+        {"top", json::array()}}},
+      {"errors",
+       {{"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(config.window).count()},
+        {"error_ratio", nullptr},
+        {"rollback_ratio", nullptr},
+        {"deadlocks", nullptr},
+        {"probe_failures", obs.probe.failures.size()},
+        {"recent", json::array()}}},
+      {"checks", checks},
+      {"notes", notes},
+      {"collectors", collectors},
+  };
+}
+
+std::string WorstStatus(const json& targets) {
+  std::string worst = "ok";
+  for (const auto& target : targets) {
+    const std::string status = target.value("status", "ok");
+    if (status == "down") return "down";
+    if (status == "degraded") worst = "degraded";
+  }
+  return worst;
+}
+
+}  // namespace pgvigil::health

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "collectors/collector.h"
+#include "config/config.h"
+
+namespace pgvigil::health {
+
+struct CollectorStatus {
+  std::string name;
+  bool ran = false;
+  bool success = false;
+  std::string error;  // why the last run failed; "" after a success
+};
+
+// What /health needs to know about one target, taken from its latest snapshot.
+struct TargetInput {
+  std::string name;
+  bool reachable = false;
+  const collectors::Observations* observations = nullptr;
+  std::vector<CollectorStatus> collectors;
+  config::Duration slow_query_threshold{};
+  bool connect_probe_enabled = true;
+};
+
+// One target's entry of the /health report (DESIGN §6): status, facts and checks.
+[[nodiscard]] nlohmann::json EvaluateTarget(const TargetInput& input,
+                                            const config::HealthConfig& config);
+
+// "ok" < "degraded" < "down": the worst status of the given target entries ("ok" for none).
+[[nodiscard]] std::string WorstStatus(const nlohmann::json& targets);
+
+}  // namespace pgvigil::health

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "config/web_config.h"
+#include "http/page.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace pgvigil::http {
+
+// What the server serves; each call must return quickly (they read snapshots only).
+struct Routes {
+  std::function<Page()> metrics;
+  std::function<Page(const std::optional<std::string>& target)> health;
+  std::function<Page()> live;
+  std::function<Page()> ready;
+  std::function<Page()> index;
+};
+
+// The HTTP interface on cpp-httplib: GET (and HEAD) of /, /metrics, /health, /health/live and
+// /health/ready; other methods on those paths get 405, other paths 404, unknown query
+// parameters 400. Handlers run on httplib's thread pool.
+class Server {
+ public:
+  Server(Routes routes, const config::WebConfigFile& web);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds HOST:PORT (":9432" is every address) and serves on a thread of its own. Returns the
+  // bound port. Throws std::runtime_error if the address cannot be bound.
+  int Listen(const std::string& listen_address);
+  // Stops accepting, lets in-flight responses finish, and joins.
+  void Stop();
+
+ private:
+  void Install();
+
+  Routes routes_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace pgvigil::http

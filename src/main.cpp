@@ -1,0 +1,75 @@
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "agent/logging.h"
+#include "agent/run.h"
+#include "build_info.h"
+#include "config/config.h"
+#include "config/web_config.h"
+
+namespace {
+
+constexpr int kRuntimeFailure = 1;
+constexpr int kUsageError = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"pgvigil: PostgreSQL monitoring and health-check agent", "pgvigil"};
+  std::string config_file;
+  bool check_config = false;
+  bool once = false;
+  bool version = false;
+  pgvigil::agent::Overrides overrides;
+  app.add_option("--config.file", config_file,
+                 "YAML config file (none: one target from "
+                 "PGVIGIL_DSN or libpq's environment)");
+  app.add_option("--web.listen-address", overrides.listen_address,
+                 "HOST:PORT to serve /metrics and /health on (default :9432)");
+  app.add_option("--log.level", overrides.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--log.format", overrides.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--check-config", check_config,
+               "validate the config, print it with secrets redacted, and exit");
+  app.add_flag("--once", once, "collect once per target, print the metrics, and exit");
+  app.add_flag("--version", version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int code = app.exit(error);
+    return code == 0 ? 0 : kUsageError;
+  }
+  if (version) {
+    std::cout << "pgvigil " << pgvigil::kVersion << " (revision " << pgvigil::kRevision << ")\n";
+    return 0;
+  }
+
+  pgvigil::config::Config config;
+  try {
+    config = config_file.empty() ? pgvigil::config::ZeroConfig()
+                                 : pgvigil::config::LoadFile(config_file);
+    overrides.ApplyTo(config);
+    if (!config.web.config_file.empty()) {
+      (void)pgvigil::config::LoadWebConfig(config.web.config_file);
+    }
+  } catch (const pgvigil::config::ConfigError& error) {
+    std::cerr << "pgvigil: config error: " << error.what() << "\n";
+    return kUsageError;
+  }
+  if (check_config) {
+    std::cout << pgvigil::config::ToRedactedYaml(config);
+    return 0;
+  }
+
+  pgvigil::agent::SetUpLogging(config.log);
+  try {
+    if (once) return pgvigil::agent::RunOnce(config);
+    return pgvigil::agent::Run(config, overrides);
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+    return kRuntimeFailure;
+  }
+}

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <prometheus/client_metric.h>
+#include <prometheus/metric_family.h>
+
+#include <string>
+#include <vector>
+
+namespace pgvigil::metrics {
+
+using Label = prometheus::ClientMetric::Label;
+using Labels = std::vector<Label>;
+
+// Collects the samples of one collection into metric families. Every sample gets the base
+// labels first (for a target: target="<name>" and its constant labels). Not thread-safe: one
+// collector fills it, then it is frozen into a snapshot.
+class FamilySet {
+ public:
+  explicit FamilySet(Labels base = {}) : base_(std::move(base)) {}
+
+  void Gauge(const std::string& name, const std::string& help, const Labels& labels, double value);
+  void Counter(const std::string& name, const std::string& help, const Labels& labels,
+               double value);
+  // `metric` as prometheus::Histogram::Collect() returns it; labels are added here.
+  void Histogram(const std::string& name, const std::string& help, const Labels& labels,
+                 prometheus::ClientMetric metric);
+
+  [[nodiscard]] const std::vector<prometheus::MetricFamily>& families() const { return families_; }
+  [[nodiscard]] std::vector<prometheus::MetricFamily> Take() { return std::move(families_); }
+
+ private:
+  prometheus::ClientMetric& Add(const std::string& name, const std::string& help,
+                                prometheus::MetricType type, const Labels& labels);
+
+  Labels base_;
+  std::vector<prometheus::MetricFamily> families_;
+};
+
+// Joins families of the same name (one per target) so each name has one HELP/TYPE block.
+[[nodiscard]] std::vector<prometheus::MetricFamily> Merge(
+    const std::vector<const std::vector<prometheus::MetricFamily>*>& parts);
+
+// Prometheus text format 0.0.4, serialized by prometheus-cpp.
+[[nodiscard]] std::string Serialize(const std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace pgvigil::metrics

@@ -1,0 +1,208 @@
+#include "pg/connection.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <array>
+#include <cerrno>
+#include <cmath>
+
+namespace pgvigil::pg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Time the client grants beyond statement_timeout before it decides the server is gone.
+constexpr std::chrono::milliseconds kQueryGrace{1000};
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const noexcept { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+std::string Trimmed(const char* message) {
+  std::string text = message != nullptr ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text.empty() ? "unknown libpq error" : text;
+}
+
+enum class WaitResult { kReady, kTimedOut, kStopped, kFailed };
+
+constexpr long long kStopCheckMillis = 100;
+
+WaitResult WaitForSocket(int socket, short events, Clock::time_point deadline,
+                         const std::stop_token& stop) {
+  if (socket < 0) return WaitResult::kFailed;
+  while (true) {
+    if (stop.stop_requested()) return WaitResult::kStopped;
+    auto remaining =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (remaining <= 0) return WaitResult::kTimedOut;
+    pollfd fd{socket, events, 0};
+    int ready = ::poll(&fd, 1, static_cast<int>(std::min<long long>(remaining, kStopCheckMillis)));
+    if (ready > 0) return WaitResult::kReady;
+    if (ready < 0 && errno != EINTR) return WaitResult::kFailed;
+  }
+}
+
+const char* kStoppedMessage = "the agent is shutting down";
+
+std::string Milliseconds(std::chrono::milliseconds duration) {
+  return std::to_string(duration.count()) + "ms";
+}
+
+Rows ToRows(const PGresult* result) {
+  const int fields = PQnfields(result);
+  const int tuples = PQntuples(result);
+  std::vector<std::string> columns;
+  columns.reserve(static_cast<std::size_t>(fields));
+  for (int f = 0; f < fields; ++f) columns.emplace_back(PQfname(result, f));
+  std::vector<std::vector<std::optional<std::string>>> rows(static_cast<std::size_t>(tuples));
+  for (int t = 0; t < tuples; ++t) {
+    auto& row = rows[static_cast<std::size_t>(t)];
+    row.reserve(static_cast<std::size_t>(fields));
+    for (int f = 0; f < fields; ++f) {
+      if (PQgetisnull(result, t, f)) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(PQgetvalue(result, t, f),
+                                     static_cast<std::size_t>(PQgetlength(result, t, f))));
+      }
+    }
+  }
+  return Rows(std::move(columns), std::move(rows));
+}
+
+}  // namespace
+
+void Connection::Finisher::operator()(pg_conn* conn) const noexcept { PQfinish(conn); }
+
+Connection::Connection(std::unique_ptr<pg_conn, Finisher> conn,
+                       std::chrono::milliseconds query_deadline, std::stop_token stop)
+    : conn_(std::move(conn)), query_deadline_(query_deadline), stop_(std::move(stop)) {}
+
+std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
+  // libpq's own connect_timeout (whole seconds, at least 2) backs up the deadline below.
+  const auto libpq_timeout = std::to_string(std::max<long long>(
+      2, static_cast<long long>(std::ceil(options.connect_timeout.count() / 1000.0))));
+  // Later keywords override what the expanded DSN in `dbname` sets.
+  std::vector<const char*> keywords = {"dbname", "application_name", "connect_timeout"};
+  std::vector<const char*> values = {options.dsn.c_str(), "pgvigil", libpq_timeout.c_str()};
+  if (!options.password.empty()) {
+    keywords.push_back("password");
+    values.push_back(options.password.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+
+  std::unique_ptr<pg_conn, Finisher> conn(
+      PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/1));
+  if (!conn) throw Error(ErrorKind::kConnect, "out of memory opening a connection");
+  if (PQstatus(conn.get()) == CONNECTION_BAD) {
+    throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
+  }
+  const auto deadline = Clock::now() + options.connect_timeout;
+  PostgresPollingStatusType status = PGRES_POLLING_WRITING;
+  while (status != PGRES_POLLING_OK) {
+    if (status == PGRES_POLLING_FAILED) {
+      throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
+    }
+    const short events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+    switch (WaitForSocket(PQsocket(conn.get()), events, deadline, options.stop)) {
+      case WaitResult::kReady:
+        break;
+      case WaitResult::kStopped:
+        throw Error(ErrorKind::kConnect, kStoppedMessage);
+      case WaitResult::kTimedOut:
+        throw Error(ErrorKind::kConnect,
+                    "connection not established within " + Milliseconds(options.connect_timeout));
+      case WaitResult::kFailed:
+        throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
+    }
+    status = PQconnectPoll(conn.get());
+  }
+  if (PQsetnonblocking(conn.get(), 1) != 0) {
+    throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
+  }
+
+  std::unique_ptr<Connection> connection(
+      new Connection(std::move(conn), options.query_timeout + kQueryGrace, options.stop));
+  if (options.monitoring_session) {
+    const std::string timeout = std::to_string(options.query_timeout.count());
+    try {
+      (void)connection->Query("SET statement_timeout = " + timeout + "; SET lock_timeout = " +
+                              timeout + "; SET default_transaction_read_only = on");
+    } catch (const Error& e) {
+      throw Error(ErrorKind::kConnect, std::string("setting up the session: ") + e.what());
+    }
+  }
+  return connection;
+}
+
+bool Connection::Usable() const { return conn_ && PQstatus(conn_.get()) == CONNECTION_OK; }
+
+int Connection::ServerVersionNum() const { return conn_ ? PQserverVersion(conn_.get()) : 0; }
+
+int Connection::BackendPid() const { return conn_ ? PQbackendPID(conn_.get()) : 0; }
+
+void Connection::FailBroken(ErrorKind kind, const std::string& message) {
+  conn_.reset();
+  throw Error(kind, message);
+}
+
+Rows Connection::Query(std::string_view sql) {
+  if (!Usable()) throw Error(ErrorKind::kQuery, "no connection to the server");
+  PGconn* conn = conn_.get();
+  const std::string text(sql);
+  if (PQsendQuery(conn, text.c_str()) == 0) {
+    FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
+  }
+  const auto deadline = Clock::now() + query_deadline_;
+  const std::string late = "server did not answer within " + Milliseconds(query_deadline_);
+  auto wait = [&](short events) {
+    switch (WaitForSocket(PQsocket(conn), events, deadline, stop_)) {
+      case WaitResult::kReady:
+        return;
+      case WaitResult::kStopped:
+        FailBroken(ErrorKind::kQuery, kStoppedMessage);
+      case WaitResult::kTimedOut:
+        FailBroken(ErrorKind::kTimeout, late);
+      case WaitResult::kFailed:
+        FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
+    }
+  };
+  for (int pending = PQflush(conn); pending != 0; pending = PQflush(conn)) {
+    if (pending < 0) FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
+    wait(POLLIN | POLLOUT);
+    if (PQconsumeInput(conn) == 0) FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
+  }
+
+  ResultPtr last;
+  std::optional<Error> failure;
+  while (true) {
+    while (PQisBusy(conn) != 0) {
+      wait(POLLIN);
+      if (PQconsumeInput(conn) == 0) FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
+    }
+    ResultPtr result(PQgetResult(conn));
+    if (!result) break;
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+      last = std::move(result);
+    } else if (!failure) {
+      const char* state = PQresultErrorField(result.get(), PG_DIAG_SQLSTATE);
+      std::string sqlstate = state != nullptr ? state : "";
+      // 57014 query_canceled: statement_timeout fired on the server.
+      const ErrorKind kind = sqlstate == "57014" ? ErrorKind::kTimeout : ErrorKind::kQuery;
+      failure.emplace(kind, Trimmed(PQresultErrorMessage(result.get())), sqlstate);
+    }
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    FailBroken(ErrorKind::kQuery, failure ? failure->what() : Trimmed(PQerrorMessage(conn)));
+  }
+  if (failure) throw *failure;
+  if (!last) return Rows();
+  return ToRows(last.get());
+}
+
+}  // namespace pgvigil::pg
