@@ -12,7 +12,7 @@ namespace pgvigil::agent {
 namespace {
 
 using collectors::SteadyClock;
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 std::string IsoNow() {
   const std::time_t now = std::time(nullptr);
@@ -71,7 +71,7 @@ std::string HealthReport(const std::vector<std::shared_ptr<const TargetSnapshot>
                  {"uptime_seconds", static_cast<long long>(uptime_seconds)},
                  {"checked_at", IsoNow()},
                  {"agent",
-                  {{"rss_bytes", process.resident_memory_bytes},
+                  {{"rss_bytes", std::llround(process.resident_memory_bytes)},
                    {"cpu_seconds", std::round(process.cpu_seconds * 100) / 100}}},
                  {"targets", targets}};
   if (http_status != nullptr) *http_status = status == "down" ? 503 : 200;

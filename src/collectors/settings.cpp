@@ -100,7 +100,9 @@ void SettingsCollector::Collect(CollectContext& context, metrics::FamilySet& out
     throw pg::Error(pg::ErrorKind::kQuery, "server identity query returned no row");
   Observations::Server server;
   server.known = true;
-  server.version = identity.Text(0, identity.Column("version"));
+  // "15.18 (Debian 15.18-0+deb12u1)" -> "15.18"
+  const std::string full_version = identity.Text(0, identity.Column("version"));
+  server.version = full_version.substr(0, full_version.find(' '));
   const std::string version_num = identity.Text(0, identity.Column("version_num"));
   server.version_num = static_cast<int>(ParseNumber(version_num).value_or(0));
   server.in_recovery = identity.Bool(0, identity.Column("in_recovery")).value_or(false);

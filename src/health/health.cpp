@@ -5,9 +5,11 @@
 namespace pgvigil::health {
 namespace {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 double Milliseconds(double seconds) { return std::round(seconds * 1e6) / 1e3; }
+
+long long Count(double value) { return std::llround(value); }
 
 double Rounded(double value) { return std::round(value * 1e4) / 1e4; }
 
@@ -65,13 +67,11 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
   json connections = nullptr;
   if (input.reachable && conn.known && conn.max > 0) {
     const double ratio = conn.used / conn.max;
-    connections = {{"used", conn.used},
-                   {"max", conn.max},
-                   {"usage_ratio", Rounded(ratio)},
-                   {"active", conn.active},
-                   {"idle", conn.idle},
-                   {"idle_in_transaction", conn.idle_in_transaction},
-                   {"waiting", conn.waiting}};
+    connections = {
+        {"used", Count(conn.used)},      {"max", Count(conn.max)},
+        {"usage_ratio", Rounded(ratio)}, {"active", Count(conn.active)},
+        {"idle", Count(conn.idle)},      {"idle_in_transaction", Count(conn.idle_in_transaction)},
+        {"waiting", Count(conn.waiting)}};
     checks.push_back(
         {{"name", "connection_usage"},
          {"level", Level(ratio, config.connection_usage.warn, config.connection_usage.critical)},
@@ -106,7 +106,7 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
   if (input.reachable && conn.known) {
     checks.push_back({{"name", "slow_queries"},
                       {"level", conn.slow_active > 0 ? "warn" : "ok"},
-                      {"value", conn.slow_active}});
+                      {"value", Count(conn.slow_active)}});
   } else {
     checks.push_back(Unknown("slow_queries", input.reachable ? MissingData(input, "activity")
                                                              : "the target is unreachable"));
@@ -165,7 +165,7 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
       {"connections", connections},
       {"slow_queries",
        {{"threshold_ms", input.slow_query_threshold.count()},
-        {"active", input.reachable && conn.known ? json(conn.slow_active) : json(nullptr)},
+        {"active", input.reachable && conn.known ? json(Count(conn.slow_active)) : json(nullptr)},
         {"statements_over_threshold", nullptr},
         {"top", json::array()}}},
       {"errors",

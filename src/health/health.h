@@ -27,10 +27,10 @@ struct TargetInput {
 };
 
 // One target's entry of the /health report (DESIGN §6): status, facts and checks.
-[[nodiscard]] nlohmann::json EvaluateTarget(const TargetInput& input,
-                                            const config::HealthConfig& config);
+[[nodiscard]] nlohmann::ordered_json EvaluateTarget(const TargetInput& input,
+                                                    const config::HealthConfig& config);
 
 // "ok" < "degraded" < "down": the worst status of the given target entries ("ok" for none).
-[[nodiscard]] std::string WorstStatus(const nlohmann::json& targets);
+[[nodiscard]] std::string WorstStatus(const nlohmann::ordered_json& targets);
 
 }  // namespace pgvigil::health

@@ -1,0 +1,180 @@
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "agent/worker.h"
+#include "collectors/activity.h"
+#include "collectors/probe.h"
+#include "metrics_lookup.h"
+#include "test_server.h"
+
+namespace pgvigil::collectors {
+namespace {
+
+using testing::MonitorDsn;
+using testing::Options;
+using testing::SampleValue;
+using testing::TestDsn;
+using namespace std::chrono_literals;
+
+constexpr const char* kDb = "pgvigil_it";
+
+std::unique_ptr<pg::Connection> ItSession() {
+  return pg::Connection::Open(Options(TestDsn("it_user", "it-pw", kDb), /*monitoring=*/false));
+}
+
+class ActivityIntegrationTest : public ::testing::Test {
+ protected:
+  std::vector<prometheus::MetricFamily> Collect(pg::Session& session) {
+    target_.name = "it";
+    target_.settings.slow_query_threshold = 1s;
+    Observations observations;
+    CollectContext context{&session, target_, options_, SteadyClock::now(), 5min, observations};
+    metrics::FamilySet out(metrics::Labels{{"target", "it"}});
+    ActivityCollector(target_).Collect(context, out);
+    connections_ = observations.connections;
+    return out.Take();
+  }
+
+  config::Target target_;
+  pg::ConnectOptions options_;
+  Observations::Connections connections_;
+};
+
+TEST_F(ActivityIntegrationTest, CountsEverySessionStateExactly) {
+  auto monitor = pg::Connection::Open(Options(MonitorDsn()));
+  auto idle_a = ItSession();
+  auto idle_b = ItSession();
+  auto in_transaction = ItSession();
+  (void)in_transaction->Query("BEGIN; SELECT 1");
+  auto lock_holder = ItSession();
+  (void)lock_holder->Query("BEGIN; LOCK TABLE it_locked IN ACCESS EXCLUSIVE MODE");
+  auto waiter = ItSession();
+  auto sleeper = ItSession();
+  auto waiting = std::async(std::launch::async, [&] {
+    try {
+      (void)waiter->Query("SELECT count(*) FROM it_locked");
+    } catch (const pg::Error&) {
+    }
+  });
+  auto sleeping = std::async(std::launch::async, [&] {
+    try {
+      (void)sleeper->Query("SELECT pg_sleep(4)");
+    } catch (const pg::Error&) {
+    }
+  });
+  std::this_thread::sleep_for(2s);  // both active statements are now past the 1s threshold
+
+  const auto families = Collect(*monitor);
+  auto count = [&](const std::string& state) {
+    return SampleValue(families, "pg_stat_activity_count",
+                       {{"datname", kDb}, {"usename", "it_user"}, {"state", state}});
+  };
+  EXPECT_EQ(count("idle"), 2);
+  EXPECT_EQ(count("idle in transaction"), 2);
+  EXPECT_EQ(count("active"), 2);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_waiting_count", {{"datname", kDb}}), 1);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_slow_count", {{"datname", kDb}}), 2);
+  EXPECT_GE(
+      *SampleValue(families, "pg_stat_activity_max_query_duration_seconds", {{"datname", kDb}}),
+      1.5);
+  EXPECT_GE(*SampleValue(families, "pg_stat_activity_max_tx_duration_seconds",
+                         {{"datname", kDb}, {"state", "idle in transaction"}}),
+            1.5);
+  // The agent's own session is left out of the states...
+  EXPECT_FALSE(SampleValue(families, "pg_stat_activity_count",
+                           {{"usename", "monitor"}, {"state", "active"}}));
+  // ...but counted in connection usage, as the server counts it.
+  const auto truth =
+      monitor->Query("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'");
+  EXPECT_EQ(SampleValue(families, "pg_connections_used"), *truth.Number(0, 0));
+  const auto limits = monitor->Query(
+      "SELECT current_setting('max_connections')::int - "
+      "current_setting('superuser_reserved_connections')::int");
+  EXPECT_EQ(SampleValue(families, "pg_connections_max"), *limits.Number(0, 0));
+  EXPECT_EQ(connections_.waiting, 1);
+  EXPECT_EQ(connections_.slow_active, 2);
+
+  lock_holder.reset();  // releases the lock, so the waiter finishes
+  waiting.wait();
+  sleeping.wait();
+}
+
+TEST(ProbeIntegrationTest, ProbeAndConnectProbeAgainstTheServer) {
+  config::Target target;
+  target.name = "it";
+  target.settings.connect_probe_interval = 60s;
+  auto options = Options(MonitorDsn());
+  auto monitor = pg::Connection::Open(options);
+  Observations observations;
+  ProbeCollector probe(target);
+  CollectContext context{monitor.get(), target, options, SteadyClock::now(), 5min, observations};
+  metrics::FamilySet out;
+  probe.Collect(context, out);
+  auto families = out.Take();
+  EXPECT_EQ(SampleValue(families, "pg_probes_total"), 2);  // SELECT 1 + a connect probe
+  EXPECT_EQ(SampleValue(families, "pg_probe_duration_seconds"), 1);
+  EXPECT_EQ(SampleValue(families, "pg_probe_connect_duration_seconds"), 1);
+  EXPECT_EQ(SampleValue(families, "pg_probe_failures_total", {{"reason", "connect"}}), 0);
+  EXPECT_TRUE(observations.probe.last_ok);
+  EXPECT_TRUE(observations.probe.connect_last_seconds.has_value());
+
+  // The target goes away: a probe without a connection fails with reason "connect", and the
+  // connect probe (not due again for 60s) is not repeated.
+  context.session = nullptr;
+  metrics::FamilySet again;
+  probe.Collect(context, again);
+  families = again.Take();
+  EXPECT_EQ(SampleValue(families, "pg_probes_total"), 3);
+  EXPECT_EQ(SampleValue(families, "pg_probe_failures_total", {{"reason", "connect"}}), 1);
+  EXPECT_FALSE(observations.probe.last_ok);
+}
+
+TEST(WorkerIntegrationTest, DetectsMissingCapabilitiesPerConnection) {
+  config::Target target;
+  target.name = "plain";
+  target.dsn = TestDsn("plain", "plain-pw", kDb);
+  target.settings = config::DefaultSettings();
+  target.settings.connect_probe_interval = 0s;
+  agent::Worker worker(target, 5min);
+  worker.CollectOnce();
+  const auto snapshot = worker.Snapshot();
+  EXPECT_TRUE(snapshot->up);
+  EXPECT_TRUE(snapshot->observations.capabilities.known);
+  EXPECT_FALSE(snapshot->observations.capabilities.pg_monitor);
+  EXPECT_FALSE(snapshot->observations.capabilities.pg_stat_statements);
+  EXPECT_EQ(SampleValue(snapshot->families, "pgvigil_capability", {{"capability", "pg_monitor"}}),
+            0);
+  // Without pg_monitor the collectors still work on what the role may see.
+  EXPECT_EQ(
+      SampleValue(snapshot->families, "pgvigil_collector_success", {{"collector", "activity"}}), 1);
+
+  target.name = "monitor";
+  target.dsn = MonitorDsn();
+  agent::Worker monitored(target, 5min);
+  monitored.CollectOnce();
+  const auto full = monitored.Snapshot();
+  EXPECT_TRUE(full->observations.capabilities.pg_monitor);
+  EXPECT_TRUE(full->observations.capabilities.pg_stat_statements);
+}
+
+TEST(WorkerIntegrationTest, UnreachableTargetIsDownWithTheReason) {
+  config::Target target;
+  target.name = "nowhere";
+  target.dsn = "host=127.0.0.1 port=1 user=monitor";
+  target.settings = config::DefaultSettings();
+  agent::Worker worker(target, 5min);
+  worker.CollectOnce();
+  const auto snapshot = worker.Snapshot();
+  EXPECT_FALSE(snapshot->up);
+  EXPECT_EQ(SampleValue(snapshot->families, "pg_up"), 0);
+  EXPECT_EQ(SampleValue(snapshot->families, "pg_probe_failures_total", {{"reason", "connect"}}), 2);
+  EXPECT_EQ(
+      SampleValue(snapshot->families, "pgvigil_collector_success", {{"collector", "activity"}}), 0);
+  ASSERT_TRUE(snapshot->observations.last_error.has_value());
+  EXPECT_NE(snapshot->observations.last_error->find("127.0.0.1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgvigil::collectors

@@ -1,0 +1,154 @@
+#include "health/health.h"
+
+#include <gtest/gtest.h>
+
+namespace pgvigil::health {
+namespace {
+
+using json = nlohmann::ordered_json;
+using namespace std::chrono_literals;
+
+class HealthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto& conn = observations_.connections;
+    conn.known = true;
+    conn.max = 100;
+    conn.used = 50;
+    conn.active = 5;
+    conn.idle = 40;
+    conn.idle_in_transaction = 4;
+    observations_.probe.ran = true;
+    observations_.probe.last_ok = true;
+    observations_.probe.last_seconds = 0.0004;
+    observations_.probe.connect_last_seconds = 0.006;
+    const auto now = collectors::SteadyClock::now();
+    for (int i = 0; i < 20; ++i) observations_.probe.latencies.Add(now, 0.001);
+    observations_.server = {true, "15.18", 150018, false};
+    input_.name = "primary";
+    input_.reachable = true;
+    input_.observations = &observations_;
+    input_.collectors = {{"probe", true, true, ""}, {"activity", true, true, ""}};
+    input_.slow_query_threshold = 1s;
+  }
+
+  json Check(const json& target, const std::string& name) {
+    for (const auto& check : target["checks"]) {
+      if (check["name"] == name) return check;
+    }
+    ADD_FAILURE() << "no check " << name;
+    return {};
+  }
+
+  collectors::Observations observations_;
+  TargetInput input_;
+  config::HealthConfig config_;
+};
+
+TEST_F(HealthTest, HealthyTargetIsOk) {
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(target["status"], "ok");
+  EXPECT_EQ(target["reachable"], true);
+  EXPECT_EQ(target["server_version"], "15.18");
+  EXPECT_EQ(target["last_error"], nullptr);
+  EXPECT_EQ(target["connections"]["used"], 50);
+  EXPECT_EQ(target["connections"]["max"], 100);
+  EXPECT_DOUBLE_EQ(target["connections"]["usage_ratio"].get<double>(), 0.5);
+  EXPECT_EQ(target["connections"]["idle_in_transaction"], 4);
+  EXPECT_DOUBLE_EQ(target["latency_ms"]["p95"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(target["latency_ms"]["last"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(target["latency_ms"]["connect_last"].get<double>(), 6.0);
+  EXPECT_EQ(Check(target, "reachable")["level"], "ok");
+  EXPECT_EQ(Check(target, "connection_usage")["level"], "ok");
+  EXPECT_EQ(Check(target, "probe_latency")["level"], "ok");
+  EXPECT_EQ(Check(target, "slow_queries")["level"], "ok");
+  EXPECT_EQ(Check(target, "connect_probe")["level"], "ok");
+  EXPECT_EQ(target["slow_queries"]["threshold_ms"], 1000);
+  EXPECT_EQ(target["errors"]["window_seconds"], 300);
+}
+
+TEST_F(HealthTest, ConnectionUsageLevels) {
+  observations_.connections.used = 71;
+  json check = Check(EvaluateTarget(input_, config_), "connection_usage");
+  EXPECT_EQ(check["level"], "warn");
+  EXPECT_DOUBLE_EQ(check["warn"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(check["critical"].get<double>(), 0.9);
+  observations_.connections.used = 91;
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(Check(target, "connection_usage")["level"], "critical");
+  EXPECT_DOUBLE_EQ(Check(target, "connection_usage")["value"].get<double>(), 0.91);
+  EXPECT_EQ(target["status"], "degraded");
+  observations_.connections.used = 90;  // at the threshold is not past it
+  EXPECT_EQ(Check(EvaluateTarget(input_, config_), "connection_usage")["level"], "warn");
+}
+
+TEST_F(HealthTest, ProbeLatencyUsesP95OverTheWindow) {
+  const auto now = collectors::SteadyClock::now();
+  observations_.probe.latencies.Add(now, 0.2);  // 1 of 21 slow: under 5%, p95 stays fast
+  EXPECT_EQ(Check(EvaluateTarget(input_, config_), "probe_latency")["level"], "ok");
+  for (int i = 0; i < 4; ++i) observations_.probe.latencies.Add(now, 0.6);
+  const json check = Check(EvaluateTarget(input_, config_), "probe_latency");
+  EXPECT_EQ(check["level"], "critical");
+  EXPECT_DOUBLE_EQ(check["value_ms"].get<double>(), 600.0);
+}
+
+TEST_F(HealthTest, SlowActiveQueriesWarn) {
+  observations_.connections.slow_active = 1;
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(Check(target, "slow_queries")["level"], "warn");
+  EXPECT_EQ(Check(target, "slow_queries")["value"], 1);
+  EXPECT_EQ(target["slow_queries"]["active"], 1);
+  EXPECT_EQ(target["status"], "degraded");
+}
+
+TEST_F(HealthTest, UnreachableTargetIsDownWithTheReason) {
+  input_.reachable = false;
+  observations_.last_error = "connection refused";
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(target["status"], "down");
+  EXPECT_EQ(target["last_error"], "connection refused");
+  EXPECT_EQ(Check(target, "reachable")["level"], "critical");
+  EXPECT_EQ(Check(target, "reachable")["detail"], "connection refused");
+  EXPECT_EQ(Check(target, "connection_usage")["level"], "unknown");
+  EXPECT_EQ(target["connections"], nullptr);
+}
+
+TEST_F(HealthTest, MissingDataIsUnknownWithAReason) {
+  observations_.connections = {};
+  input_.collectors = {{"probe", true, true, ""}, {"activity", true, false, "permission denied"}};
+  const json target = EvaluateTarget(input_, config_);
+  const json check = Check(target, "connection_usage");
+  EXPECT_EQ(check["level"], "unknown");
+  EXPECT_EQ(check["detail"], "the activity collector failed: permission denied");
+  EXPECT_EQ(target["status"], "ok");
+  EXPECT_EQ(Check(target, "error_ratio")["level"], "unknown");
+  EXPECT_FALSE(Check(target, "error_ratio")["detail"].get<std::string>().empty());
+  EXPECT_EQ(Check(target, "mean_query_time")["level"], "unknown");
+  input_.collectors = {{"probe", true, true, ""}};
+  EXPECT_EQ(Check(EvaluateTarget(input_, config_), "connection_usage")["detail"],
+            "the activity collector is disabled for this target");
+}
+
+TEST_F(HealthTest, FailedConnectProbeIsCritical) {
+  observations_.probe.connect_error = "FATAL: sorry, too many clients already";
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(Check(target, "connect_probe")["level"], "critical");
+  EXPECT_EQ(target["status"], "degraded");
+}
+
+TEST_F(HealthTest, CapabilityNotes) {
+  observations_.capabilities = {true, false, false};
+  const json target = EvaluateTarget(input_, config_);
+  ASSERT_EQ(target["notes"].size(), 2u);
+  EXPECT_NE(target["notes"][0].get<std::string>().find("pg_monitor"), std::string::npos);
+  EXPECT_NE(target["notes"][1].get<std::string>().find("pg_stat_statements"), std::string::npos);
+}
+
+TEST(WorstStatusTest, DownBeatsDegradedBeatsOk) {
+  EXPECT_EQ(WorstStatus(json::array()), "ok");
+  EXPECT_EQ(WorstStatus(json::parse(R"([{"status":"ok"},{"status":"degraded"}])")), "degraded");
+  EXPECT_EQ(WorstStatus(json::parse(R"([{"status":"down"},{"status":"degraded"}])")), "down");
+}
+
+}  // namespace
+}  // namespace pgvigil::health
