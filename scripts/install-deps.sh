@@ -8,7 +8,7 @@ packages=(
   libpq-dev prometheus-cpp-dev libcpp-httplib-dev libssl-dev libyaml-cpp-dev libspdlog-dev
   nlohmann-json3-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev
   postgresql postgresql-contrib prometheus prometheus-alertmanager
-  curl python3 procps iproute2
+  curl python3 procps iproute2 openssl clang-format
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(prometheus-postgres-exporter)

@@ -1,0 +1,254 @@
+"""Shared helpers for pgvigil's end-to-end tests: the built binary against the throwaway
+PostgreSQL server that scripts/test.sh starts (PGVIGIL_TEST_* variables)."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BINARY = os.environ.get("PGVIGIL_BINARY", "")
+SOURCE_DIR = os.environ.get("PGVIGIL_SOURCE_DIR", "")
+HOST = os.environ.get("PGVIGIL_TEST_HOST", "")
+PORT = os.environ.get("PGVIGIL_TEST_PORT", "")
+PGDATA = os.environ.get("PGVIGIL_TEST_PGDATA", "")
+PGBIN = os.environ.get("PGVIGIL_TEST_PGBIN", "")
+PGLOG = os.environ.get("PGVIGIL_TEST_PGLOG", "")
+
+MONITOR_PASSWORD = "monitor-pw"
+
+
+def require_environment(test):
+    missing = [name for name, value in [("PGVIGIL_BINARY", BINARY), ("PGVIGIL_TEST_PORT", PORT),
+                                        ("PGVIGIL_TEST_PGDATA", PGDATA)] if not value]
+    if missing:
+        test.fail("not set: %s; run scripts/test.sh" % ", ".join(missing))
+
+
+def dsn(user="monitor", password=MONITOR_PASSWORD, dbname="postgres"):
+    return "postgresql://%s:%s@%s:%s/%s" % (user, password, HOST, PORT, dbname)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres(args, **kwargs):
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run(prefix + args, check=True, capture_output=True, text=True, **kwargs)
+
+
+def psql(sql, user="postgres", password="postgres-pw", dbname="postgres"):
+    """Runs SQL over TCP and returns the unaligned, tuples-only output."""
+    env = dict(os.environ, PGPASSWORD=password)
+    out = subprocess.run(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-h", HOST, "-p", PORT,
+                          "-U", user, "-d", dbname, "-c", sql],
+                         check=True, capture_output=True, text=True, env=env, timeout=30)
+    return out.stdout.strip()
+
+
+def postmaster_pid():
+    with open(os.path.join(PGDATA, "postmaster.pid")) as f:
+        return int(f.readline())
+
+
+def server_pids():
+    """The postmaster and all of its children."""
+    main = postmaster_pid()
+    out = subprocess.run(["pgrep", "-P", str(main)], capture_output=True, text=True)
+    return [main] + [int(p) for p in out.stdout.split()]
+
+
+def stop_server():
+    as_postgres([os.path.join(PGBIN, "pg_ctl"), "-D", PGDATA, "-m", "fast", "-w", "stop"])
+
+
+def start_server():
+    as_postgres([os.path.join(PGBIN, "pg_ctl"), "-D", PGDATA, "-l", PGLOG, "-w", "-t", "60",
+                 "start"])
+
+
+def _signal_server(sig):
+    for pid in server_pids():
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass  # a backend that exited meanwhile
+
+
+def freeze_server():
+    _signal_server(signal.SIGSTOP)
+
+
+def thaw_server():
+    _signal_server(signal.SIGCONT)
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def wait_for(predicate, timeout, interval=0.2, what="condition"):
+    """Polls until predicate() is truthy; returns its value or raises AssertionError."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value} of the exposition's samples."""
+    samples = {}
+    pattern = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$')
+    label = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = pattern.match(line)
+        if not m:
+            raise AssertionError("unparsable exposition line: %r" % line)
+        labels = frozenset(label.findall(m.group(3) or ""))
+        samples[(m.group(1), labels)] = float(m.group(4))
+    return samples
+
+
+def sample(samples, name, **labels):
+    """The value of the one sample of `name` whose labels include `labels`, else None."""
+    wanted = set(labels.items())
+    found = [v for (n, ls), v in samples.items() if n == name and wanted <= set(ls)]
+    if len(found) > 1:
+        raise AssertionError("%d samples of %s match %r" % (len(found), name, labels))
+    return found[0] if found else None
+
+
+class Agent:
+    """The pgvigil binary running with a config file written by the test."""
+
+    def __init__(self, config_text, extra_args=(), env=None):
+        self.dir = tempfile.mkdtemp(prefix="pgvigil-e2e-")
+        self.config_path = os.path.join(self.dir, "pgvigil.yaml")
+        with open(self.config_path, "w") as f:
+            f.write(config_text)
+        self.port = free_port()
+        self.log_path = os.path.join(self.dir, "agent.log")
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [BINARY, "--config.file=" + self.config_path,
+             "--web.listen-address=127.0.0.1:%d" % self.port] + list(extra_args),
+            stdout=self.log, stderr=subprocess.STDOUT, env=env or os.environ.copy())
+        wait_for(lambda: self._answers(), 10, what="the agent to listen")
+
+    def _answers(self):
+        if self.process.poll() is not None:
+            raise AssertionError("agent exited with %s:\n%s" % (self.process.returncode,
+                                                                 self.logs()))
+        try:
+            return self.get("/health/live").status == 200
+        except OSError:
+            return False
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def request(self, path, method="GET", headers=None, timeout=5):
+        req = urllib.request.Request(self.url(path), method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return Response(r.status, dict(r.headers), r.read().decode())
+        except urllib.error.HTTPError as e:
+            return Response(e.code, dict(e.headers), e.read().decode())
+
+    def get(self, path, timeout=5):
+        return self.request(path, timeout=timeout)
+
+    def metrics(self):
+        r = self.get("/metrics")
+        assert r.status == 200, r.status
+        return parse_metrics(r.body)
+
+    def health(self, target=None):
+        return self.get("/health" + ("?target=" + target if target else ""))
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def rewrite_config(self, text):
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def send(self, sig):
+        self.process.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Sends sig and waits; returns (exit code, seconds it took)."""
+        if self.process.poll() is not None:
+            return self.process.returncode, 0.0
+        start = time.monotonic()
+        self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        return code, time.monotonic() - start
+
+    def close(self):
+        self.stop(signal.SIGKILL)
+        self.log.close()
+
+
+def config(targets, defaults=None, extra=""):
+    """A config file's text: targets is a list of (name, dsn[, extra target lines])."""
+    lines = ["defaults:"]
+    settings = {"probe_interval": "1s", "activity_interval": "1s", "settings_interval": "5s",
+                "connect_probe_interval": "2s", "connect_timeout": "2s", "query_timeout": "1s"}
+    settings.update(defaults or {})
+    lines += ["  %s: %s" % item for item in settings.items()]
+    lines.append("targets:")
+    for target in targets:
+        lines.append("  - name: %s" % target[0])
+        lines.append("    dsn: \"%s\"" % target[1])
+        for extra_line in target[2:]:
+            lines.append("    " + extra_line)
+    return "\n".join(lines) + "\n" + extra
+
+
+class Sessions:
+    """Idle client sessions held open by psql processes, to fill connection slots."""
+
+    def __init__(self):
+        self.processes = []
+
+    def open(self, count, user="it_user", password="it-pw", dbname="pgvigil_it"):
+        env = dict(os.environ, PGPASSWORD=password)
+        for _ in range(count):
+            self.processes.append(subprocess.Popen(
+                ["psql", "-X", "-q", "-h", HOST, "-p", PORT, "-U", user, "-d", dbname],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=env))
+
+    def close(self):
+        for p in self.processes:
+            p.kill()
+            p.wait()
+            p.stdin.close()
+        self.processes = []

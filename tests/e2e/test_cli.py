@@ -1,0 +1,103 @@
+"""The command line: --version, --check-config, --once, zero-config mode and exit codes."""
+
+import os
+import subprocess
+import tempfile
+import unittest
+
+import harness
+
+
+def run(args, env=None, timeout=60):
+    return subprocess.run([harness.BINARY] + args, capture_output=True, text=True,
+                          env=env or os.environ.copy(), timeout=timeout)
+
+
+def write(text):
+    fd, path = tempfile.mkstemp(suffix=".yaml", prefix="pgvigil-cli-")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        harness.require_environment(self)
+
+    def test_version(self):
+        r = run(["--version"])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^pgvigil \d+\.\d+\.\d+ \(revision \S+\)")
+
+    def test_unknown_flag_is_a_usage_error(self):
+        r = run(["--no-such-flag"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no-such-flag", r.stderr)
+        self.assertEqual(run(["--log.level=loud", "--check-config"]).returncode, 2)
+
+    def test_check_config_prints_effective_config_without_secrets(self):
+        secret_file = write("file-secret-1234\n")
+        path = write(harness.config([
+            ("primary", harness.dsn(password="dsn-secret-5678"), "password_file: " + secret_file,
+             "labels: {cluster: main}")]))
+        r = run(["--config.file=" + path, "--check-config"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("name: primary", r.stdout)
+        self.assertIn("probe_interval: 1s", r.stdout)
+        self.assertIn("cluster: main", r.stdout)
+        self.assertIn("REDACTED", r.stdout)
+        for secret in ("dsn-secret-5678", "file-secret-1234"):
+            self.assertNotIn(secret, r.stdout + r.stderr)
+
+    def test_bad_configs_exit_2_naming_file_line_and_key(self):
+        cases = {
+            "unknown key": ("targets:\n  - name: a\n    dsn: \"host=x\"\n    probe_intervall: 5s\n",
+                            ":4: targets[0].probe_intervall: unknown key"),
+            "bad duration": ("defaults:\n  probe_interval: fast\ntargets:\n  - name: a\n",
+                             ":2: defaults.probe_interval: expected a duration"),
+            "malformed": ("targets: [\n", "malformed YAML"),
+            "duplicate": ("targets:\n  - name: a\n  - name: a\n", "duplicate target name"),
+            "unknown collector": ("defaults:\n  collectors: {bogus: true}\ntargets:\n  - name: a\n",
+                                  "defaults.collectors.bogus: unknown key"),
+        }
+        for name, (text, message) in cases.items():
+            with self.subTest(name):
+                path = write(text)
+                r = run(["--config.file=" + path, "--check-config"])
+                self.assertEqual(r.returncode, 2, r.stdout)
+                self.assertIn(path, r.stderr)
+                self.assertIn(message, r.stderr)
+        r = run(["--config.file=/nonexistent/pgvigil.yaml"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("/nonexistent/pgvigil.yaml: cannot open config file", r.stderr)
+
+    def test_once_prints_metrics_and_exits_0_when_reachable(self):
+        env = dict(os.environ, PGVIGIL_DSN=harness.dsn())
+        r = run(["--once"], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        samples = harness.parse_metrics(r.stdout)
+        self.assertEqual(harness.sample(samples, "pg_up", target="default"), 1)
+        self.assertGreaterEqual(harness.sample(samples, "pg_connections_used", target="default"), 1)
+
+    def test_once_exits_1_when_a_target_is_unreachable(self):
+        path = write(harness.config([("good", harness.dsn()),
+                                     ("bad", "host=127.0.0.1 port=1 user=monitor")]))
+        r = run(["--config.file=" + path, "--once"])
+        self.assertEqual(r.returncode, 1)
+        samples = harness.parse_metrics(r.stdout)
+        self.assertEqual(harness.sample(samples, "pg_up", target="good"), 1)
+        self.assertEqual(harness.sample(samples, "pg_up", target="bad"), 0)
+
+    def test_zero_config_uses_libpq_environment_like_psql(self):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PGVIGIL_DSN")}
+        env.update(PGHOST=harness.HOST, PGPORT=harness.PORT, PGUSER="monitor",
+                   PGPASSWORD=harness.MONITOR_PASSWORD, PGDATABASE="postgres")
+        r = run(["--once"], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        samples = harness.parse_metrics(r.stdout)
+        self.assertEqual(harness.sample(samples, "pg_up", target="default"), 1)
+        self.assertNotIn(harness.MONITOR_PASSWORD, r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,249 @@
+"""The HTTP interface of a running agent: endpoints, status codes, exposition validity,
+documented metrics, secrets, the connection budget, TLS and basic auth."""
+
+import base64
+import os
+import re
+import signal
+import ssl
+import subprocess
+import time
+import unittest
+import urllib.request
+
+import harness
+
+# promtool's linter objects to gauges named *_count, but these names are pgvigil's public
+# interface (DESIGN.md §5), kept for compatibility with existing dashboards. Only these lines
+# are tolerated; any other lint fails the test.
+CONTRACT_COUNT_GAUGES = {"pg_stat_activity_count", "pg_stat_activity_waiting_count",
+                         "pg_stat_activity_slow_count", "pg_stat_statements_slow_count"}
+
+
+def promtool_problems(exposition):
+    r = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True,
+                       text=True, timeout=60)
+    problems = []
+    for line in (r.stdout + r.stderr).splitlines():
+        name = line.split(" ", 1)[0]
+        if name in CONTRACT_COUNT_GAUGES and 'should not have "_count" suffix' in line:
+            continue
+        if line.strip():
+            problems.append(line)
+    return problems
+
+
+def documented_metrics():
+    with open(os.path.join(harness.SOURCE_DIR, "docs", "metrics.md")) as f:
+        text = f.read()
+    return set(re.findall(r"^\| `([a-z_:][a-z0-9_:]*)`", text, re.MULTILINE))
+
+
+class HttpTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sessions = harness.Sessions()
+        cls.sessions.open(2)  # so that pg_stat_activity_count has samples to check
+        cls.agent = harness.Agent(harness.config(
+            [("primary", harness.dsn(), "labels: {cluster: main}")]))
+        harness.wait_for(lambda: harness.sample(cls.agent.metrics(), "pg_stat_activity_count",
+                                                datname="pgvigil_it", state="idle"),
+                         10, what="activity samples")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.agent.close()
+        cls.sessions.close()
+
+    def test_metrics_endpoint(self):
+        r = self.agent.get("/metrics")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.headers["Content-Type"].startswith("text/plain; version=0.0.4"))
+        samples = harness.parse_metrics(r.body)
+        self.assertEqual(harness.sample(samples, "pg_up", target="primary", cluster="main"), 1)
+        self.assertEqual(harness.sample(samples, "pg_stat_activity_count", target="primary",
+                                        datname="pgvigil_it", usename="it_user", state="idle"), 2)
+        self.assertGreaterEqual(harness.sample(samples, "pg_connections_used"), 3)
+        self.assertEqual(harness.sample(samples, "pg_connections_max"), 37)
+        self.assertEqual(harness.sample(samples, "pg_settings_max_connections"), 40)
+        self.assertEqual(harness.sample(samples, "pgvigil_collector_success",
+                                        collector="activity"), 1)
+        self.assertGreaterEqual(harness.sample(samples, "pg_probes_total"), 1)
+        self.assertIsNotNone(harness.sample(samples, "pg_server_info", server_version_num=
+                                            harness.psql("SHOW server_version_num")))
+        self.assertEqual(harness.sample(samples, "pgvigil_build_info"), 1)
+        self.assertGreater(harness.sample(samples, "process_resident_memory_bytes"), 0)
+
+    def test_promtool_accepts_live_exposition(self):
+        self.assertEqual(promtool_problems(self.agent.get("/metrics").body), [])
+
+    def test_every_exported_metric_is_documented(self):
+        exported = {name for name, _ in self.agent.metrics()}
+        families = {re.sub(r"_(bucket|sum|count)$", "", n) if n.startswith("pg_probe_") else n
+                    for n in exported}
+        missing = sorted(families - documented_metrics())
+        self.assertEqual(missing, [], "exported but not in docs/metrics.md")
+
+    def test_health_report_schema(self):
+        r = self.agent.health()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers["Content-Type"], "application/json")
+        report = r.json()
+        for key in ("status", "version", "uptime_seconds", "checked_at", "agent", "targets"):
+            self.assertIn(key, report)
+        self.assertEqual(report["status"], "ok")
+        self.assertRegex(report["checked_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+        self.assertGreater(report["agent"]["rss_bytes"], 0)
+        target = report["targets"][0]
+        self.assertEqual(target["name"], "primary")
+        self.assertEqual(target["status"], "ok")
+        self.assertIs(target["reachable"], True)
+        self.assertEqual(target["server_version"], harness.psql("SHOW server_version").split()[0])
+        self.assertIs(target["in_recovery"], False)
+        self.assertIsNone(target["last_error"])
+        for key in ("last", "p50", "p95", "p99", "connect_last"):
+            self.assertIsInstance(target["latency_ms"][key], float, key)
+        conn = target["connections"]
+        for key in ("used", "max", "usage_ratio", "active", "idle", "idle_in_transaction",
+                    "waiting"):
+            self.assertIn(key, conn)
+        self.assertEqual(conn["max"], 37)
+        self.assertGreaterEqual(conn["idle"], 2)
+        self.assertEqual(target["slow_queries"]["threshold_ms"], 1000)
+        self.assertEqual(target["errors"]["window_seconds"], 300)
+        checks = {c["name"]: c for c in target["checks"]}
+        self.assertEqual(set(checks), {"reachable", "connection_usage", "error_ratio",
+                                       "probe_latency", "mean_query_time", "slow_queries",
+                                       "connect_probe"})
+        self.assertEqual(checks["connection_usage"]["level"], "ok")
+        self.assertEqual(checks["error_ratio"]["level"], "unknown")
+        self.assertTrue(checks["error_ratio"]["detail"])
+
+    def test_health_for_one_target_and_unknown_target(self):
+        r = self.agent.health("primary")
+        self.assertEqual(r.status, 200)
+        self.assertEqual([t["name"] for t in r.json()["targets"]], ["primary"])
+        self.assertEqual(self.agent.health("nope").status, 404)
+
+    def test_liveness_readiness_and_index(self):
+        self.assertEqual(self.agent.get("/health/live").status, 200)
+        self.assertEqual(self.agent.get("/health/ready").status, 200)
+        index = self.agent.get("/")
+        self.assertEqual(index.status, 200)
+        self.assertIn("text/html", index.headers["Content-Type"])
+        self.assertIn("primary", index.body)
+        self.assertIn('href="/metrics"', index.body)
+
+    def test_bad_requests_get_4xx(self):
+        self.assertEqual(self.agent.get("/nope").status, 404)
+        self.assertEqual(self.agent.get("/metrics/extra").status, 404)
+        self.assertEqual(self.agent.request("/metrics", method="POST").status, 405)
+        self.assertEqual(self.agent.request("/health", method="DELETE").status, 405)
+        self.assertEqual(self.agent.get("/metrics?format=json").status, 400)
+        self.assertEqual(self.agent.get("/health?target=").status, 400)
+        # The agent keeps serving after all of that.
+        self.assertEqual(self.agent.get("/metrics").status, 200)
+
+    def test_connection_budget_is_two_per_target(self):
+        seen = []
+        deadline = time.monotonic() + 6  # three connect probes at connect_probe_interval 2s
+        while time.monotonic() < deadline:
+            seen.append(int(harness.psql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgvigil'")))
+            time.sleep(0.02)
+        self.assertGreaterEqual(max(seen), 1)
+        self.assertLessEqual(max(seen), 2, seen)
+
+
+class SecretsTest(unittest.TestCase):
+    def test_passwords_never_leave_the_agent(self):
+        harness.require_environment(self)
+        password_file = os.path.join(os.path.dirname(harness.BINARY), "e2e-monitor-password")
+        with open(password_file, "w") as f:
+            f.write("monitor-pw\n")
+        dsn_secret = "dsn-secret-never-shown"
+        agent = harness.Agent(harness.config([
+            ("from_file", "host=%s port=%s user=monitor dbname=postgres" %
+             (harness.HOST, harness.PORT), "password_file: " + password_file),
+            ("wrong", harness.dsn(password=dsn_secret)),
+        ]), extra_args=["--log.level=debug"])
+        try:
+            harness.wait_for(lambda: agent.health().json()["targets"][0]["reachable"], 10,
+                             what="the password_file target to connect")
+            time.sleep(2.5)  # a failed connect probe and reconnect attempts on "wrong"
+            bodies = [agent.get(p).body for p in ("/metrics", "/health", "/", "/health/ready")]
+            bodies.append(agent.logs())
+            check = subprocess.run([harness.BINARY, "--config.file=" + agent.config_path,
+                                    "--check-config"], capture_output=True, text=True)
+            bodies.append(check.stdout + check.stderr)
+            for body in bodies:
+                self.assertNotIn("monitor-pw", body)
+                self.assertNotIn(dsn_secret, body)
+            wrong = agent.health("wrong").json()["targets"][0]
+            self.assertEqual(wrong["status"], "down")
+            self.assertIn("password authentication failed", wrong["last_error"])
+        finally:
+            agent.close()
+            os.unlink(password_file)
+
+
+class WebConfigTest(unittest.TestCase):
+    def test_tls_and_basic_auth(self):
+        harness.require_environment(self)
+        directory = os.path.dirname(harness.BINARY)
+        cert = os.path.join(directory, "e2e-tls.crt")
+        key = os.path.join(directory, "e2e-tls.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                       check=True, capture_output=True)
+        # bcrypt hash of "scrape-pw", made with the system's libxcrypt through Python's crypt.
+        hashed = subprocess.run(
+            ["python3", "-W", "ignore", "-c",
+             "import crypt; print(crypt.crypt('scrape-pw', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=32)))"],
+            check=True, capture_output=True, text=True).stdout.strip()
+        web_config = os.path.join(directory, "e2e-web.yml")
+        with open(web_config, "w") as f:
+            f.write("tls_server_config:\n  cert_file: %s\n  key_file: %s\n"
+                    "basic_auth_users:\n  prometheus: '%s'\n" % (cert, key, hashed))
+        port = harness.free_port()
+        path = os.path.join(directory, "e2e-web-agent.yaml")
+        with open(path, "w") as f:
+            f.write(harness.config([("primary", harness.dsn())],
+                                   extra="web:\n  config_file: %s\n" % web_config))
+        agent = subprocess.Popen([harness.BINARY, "--config.file=" + path,
+                                  "--web.listen-address=127.0.0.1:%d" % port],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            context = ssl.create_default_context(cafile=cert)
+            context.check_hostname = False
+
+            def get(password):
+                headers = {}
+                if password:
+                    token = base64.b64encode(("prometheus:" + password).encode()).decode()
+                    headers["Authorization"] = "Basic " + token
+                req = urllib.request.Request("https://127.0.0.1:%d/metrics" % port,
+                                             headers=headers)
+                try:
+                    with urllib.request.urlopen(req, context=context, timeout=5) as r:
+                        return r.status
+                except urllib.error.HTTPError as e:
+                    return e.code
+
+            harness.wait_for(lambda: self._listening(port), 10, what="TLS listener")
+            self.assertEqual(get(None), 401)
+            self.assertEqual(get("wrong"), 401)
+            self.assertEqual(get("scrape-pw"), 200)
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(timeout=10)
+
+    @staticmethod
+    def _listening(port):
+        import socket
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+if __name__ == "__main__":
+    unittest.main()
