@@ -2,6 +2,7 @@
 documented metrics, secrets, the connection budget, TLS and basic auth."""
 
 import base64
+import json
 import os
 import re
 import signal
@@ -73,6 +74,23 @@ class HttpTest(unittest.TestCase):
                                             harness.psql("SHOW server_version_num")))
         self.assertEqual(harness.sample(samples, "pgvigil_build_info"), 1)
         self.assertGreater(harness.sample(samples, "process_resident_memory_bytes"), 0)
+
+    def test_every_contract_metric_of_these_collectors_is_exported(self):
+        # DESIGN.md §5 names, for the probe, activity and settings collectors and the agent.
+        contract = [
+            "pg_up", "pg_probe_duration_seconds_bucket", "pg_probe_connect_duration_seconds_bucket",
+            "pg_probes_total", "pg_probe_failures_total", "pg_server_info", "pg_in_recovery",
+            "pg_connections_max", "pg_connections_used", "pg_stat_activity_count",
+            "pg_stat_activity_waiting_count", "pg_stat_activity_slow_count",
+            "pg_database_connection_limit", "pg_settings_max_connections",
+            "pgvigil_collector_success", "pgvigil_collector_duration_seconds",
+            "pgvigil_collector_last_success_timestamp_seconds", "pgvigil_collector_errors_total",
+            "pgvigil_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total",
+            "process_start_time_seconds", "process_open_fds"]
+        exported = {name for name, _ in self.agent.metrics()}
+        self.assertEqual([n for n in contract if n not in exported], [])
+        self.assertEqual(harness.sample(self.agent.metrics(), "pg_probe_failures_total",
+                                        target="primary", reason="timeout"), 0)
 
     def test_promtool_accepts_live_exposition(self):
         self.assertEqual(promtool_problems(self.agent.get("/metrics").body), [])
@@ -153,6 +171,35 @@ class HttpTest(unittest.TestCase):
             time.sleep(0.02)
         self.assertGreaterEqual(max(seen), 1)
         self.assertLessEqual(max(seen), 2, seen)
+
+
+class CapabilityTest(unittest.TestCase):
+    def test_missing_pg_monitor_and_pg_stat_statements_are_reported(self):
+        harness.require_environment(self)
+        agent = harness.Agent(harness.config(
+            [("plain", harness.dsn(user="plain", password="plain-pw", dbname="pgvigil_it"))]),
+            extra_args=["--log.format=json"])
+        try:
+            target = harness.wait_for(
+                lambda: (lambda t: t if t["notes"] else None)(agent.health().json()["targets"][0]),
+                10, what="capability notes")
+            self.assertEqual(target["status"], "ok")  # degraded visibility, not an outage
+            self.assertTrue(any("pg_monitor" in n for n in target["notes"]), target["notes"])
+            self.assertTrue(any("pg_stat_statements" in n for n in target["notes"]))
+            samples = agent.metrics()
+            self.assertEqual(harness.sample(samples, "pgvigil_capability",
+                                            capability="pg_monitor"), 0)
+            self.assertEqual(harness.sample(samples, "pgvigil_capability",
+                                            capability="pg_stat_statements"), 0)
+            # Logged once, not on every cycle; --log.format=json gives one object per line.
+            time.sleep(2)
+            lines = [json.loads(line) for line in agent.logs().splitlines() if line.strip()]
+            warnings = [l for l in lines if "lacks pg_monitor" in l["msg"]]
+            self.assertEqual(len(warnings), 1, lines)
+            self.assertEqual(warnings[0]["level"], "warning")
+            self.assertRegex(warnings[0]["time"], r"^\d{4}-\d\d-\d\dT")
+        finally:
+            agent.close()
 
 
 class SecretsTest(unittest.TestCase):
