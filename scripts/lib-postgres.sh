@@ -1,6 +1,7 @@
 # Sourced by test.sh, demo.sh and bench scripts: a throwaway PostgreSQL server in a temp
 # directory, run as the `postgres` user (initdb refuses root) on a free loopback port.
-# After pg_start: PGV_PGDATA, PGV_PGPORT, PGV_PGHOST (socket dir), PGV_PGBIN are set.
+# After pg_start: PGV_PGDATA, PGV_PGPORT, PGV_PGHOST (socket dir), PGV_PGBIN are set; the server
+# writes $PGV_PGDATA/log/postgresql.json (jsonlog) and postgresql.csv (csvlog).
 
 pg_bindir() {
   local dir
@@ -38,6 +39,13 @@ pg_start() {
     echo "shared_preload_libraries = 'pg_stat_statements'"
     echo "max_connections = 40"
     echo "fsync = off"
+    # jsonlog and csvlog files for the log collector, under a fixed name: $PGDATA/log/postgresql.{json,csv}
+    echo "logging_collector = on"
+    echo "log_destination = 'stderr,jsonlog,csvlog'"
+    echo "log_filename = 'postgresql.log'"
+    echo "log_rotation_age = 0"
+    echo "log_rotation_size = 0"
+    echo "log_file_mode = 0644"
     for line in "$@"; do echo "$line"; done
   } >>"$PGV_PGDATA/postgresql.conf"
   # Password authentication over TCP, so the tests can prove passwords stay secret.

@@ -209,6 +209,8 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
     for (const auto& [name, value] : target_.labels) labels.push_back({name, value});
     return labels;
   }());
+  context.own_queries = own_queries_;
+  const std::uint64_t sent_before = was_connected ? session_->QueriesSent() : 0;
   entry.ran = true;
   try {
     if (entry.collector->NeedsConnection() && context.session == nullptr) {
@@ -240,6 +242,7 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
       if (db_error->kind() != pg::ErrorKind::kConnect) observations_.last_error = error.what();
     }
   }
+  if (was_connected && session_) own_queries_ += session_->QueriesSent() - sent_before;
   entry.duration_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   if (was_connected && !Connected()) Disconnected(SteadyClock::now());
 }

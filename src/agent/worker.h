@@ -83,6 +83,7 @@ class Worker {
   config::Duration backoff_;
   bool connect_failing_logged_ = false;
   bool ever_connected_ = false;
+  std::uint64_t own_queries_ = 0;  // queries sent on monitoring sessions, for DatabaseCollector
   std::mt19937 jitter_;
 
   mutable std::mutex mutex_;  // guards snapshot_

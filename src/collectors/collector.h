@@ -55,6 +55,52 @@ struct Observations {
     bool pg_stat_statements = false;
   } capabilities;
 
+  // pg_stat_database deltas per collection, the agent's own transactions left out.
+  struct DatabaseDelta {
+    SteadyClock::time_point at;
+    double commits = 0;
+    double rollbacks = 0;
+    double deadlocks = 0;
+  };
+  std::deque<DatabaseDelta> database;  // within the health window
+
+  struct SlowStatement {
+    std::string queryid;
+    std::string datname;
+    std::string user;
+    double calls = 0;
+    double mean_ms = 0;
+    std::string query;  // truncated to 200 characters
+  };
+  // pg_stat_statements deltas per collection, the agent's own statements left out.
+  struct StatementsDelta {
+    SteadyClock::time_point at;
+    double calls = 0;
+    double exec_ms = 0;
+  };
+  struct Statements {
+    bool available = false;
+    std::deque<StatementsDelta> window;
+    std::size_t over_threshold = 0;  // mean over the health window above the threshold
+    std::vector<SlowStatement> top;  // the slowest of those, at most 10
+  } statements;
+
+  struct LogError {
+    std::string at;
+    std::string severity;
+    std::string sqlstate;
+    std::string message;
+  };
+  struct LogDelta {
+    SteadyClock::time_point at;
+    double errors = 0;
+  };
+  struct Log {
+    bool configured = false;
+    std::deque<LogDelta> window;  // ERROR, FATAL and PANIC lines per collection
+    std::deque<LogError> recent;  // the last 100
+  } log;
+
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };
 
@@ -65,6 +111,8 @@ struct CollectContext {
   SteadyClock::time_point now;
   config::Duration health_window;
   Observations& observations;
+  // Queries the agent has run on the monitoring session since it connected (its own load).
+  std::uint64_t own_queries = 0;
 };
 
 // Turns one view of the server into metric families. Collectors own their state across runs

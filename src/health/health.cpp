@@ -34,6 +34,72 @@ std::string MissingData(const TargetInput& input, const std::string& collector) 
   return "the " + collector + " collector is disabled for this target";
 }
 
+std::optional<double> RollbackRatio(const collectors::Observations& obs) {
+  if (obs.database.empty()) return std::nullopt;
+  double commits = 0;
+  double rollbacks = 0;
+  for (const auto& step : obs.database) {
+    commits += step.commits;
+    rollbacks += step.rollbacks;
+  }
+  return commits + rollbacks > 0 ? rollbacks / (commits + rollbacks) : 0.0;
+}
+
+double Deadlocks(const collectors::Observations& obs) {
+  double deadlocks = 0;
+  for (const auto& step : obs.database) deadlocks += step.deadlocks;
+  return deadlocks;
+}
+
+struct ErrorRatio {
+  std::optional<double> value;
+  std::string source;  // "log" or "rollbacks"
+  std::string detail;  // why there is no value
+};
+
+// errors / (statements + errors) when the server log is read, else the rollback ratio.
+ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observations& obs) {
+  if (obs.log.configured && obs.statements.available) {
+    double errors = 0;
+    double statements = 0;
+    for (const auto& step : obs.log.window) errors += step.errors;
+    for (const auto& step : obs.statements.window) statements += step.calls;
+    const double total = statements + errors;
+    return {total > 0 ? errors / total : 0.0, "log", ""};
+  }
+  if (auto rollbacks = RollbackRatio(obs)) return {rollbacks, "rollbacks", ""};
+  if (obs.log.configured) {
+    return {std::nullopt, "", "needs statement counts: " + MissingData(input, "statements")};
+  }
+  return {std::nullopt, "",
+          "no log source, and " + MissingData(input, "database") +
+              " (the rollback ratio needs two collections)"};
+}
+
+json SlowTopJson(const collectors::Observations::Statements& statements) {
+  json top = json::array();
+  for (const auto& statement : statements.top) {
+    top.push_back({{"queryid", statement.queryid},
+                   {"datname", statement.datname},
+                   {"user", statement.user},
+                   {"calls", Count(statement.calls)},
+                   {"mean_ms", Rounded(statement.mean_ms)},
+                   {"query", statement.query}});
+  }
+  return top;
+}
+
+json RecentErrorsJson(const collectors::Observations::Log& log) {
+  json recent = json::array();
+  for (auto it = log.recent.rbegin(); it != log.recent.rend(); ++it) {
+    recent.push_back({{"at", it->at},
+                      {"severity", it->severity},
+                      {"sqlstate", it->sqlstate},
+                      {"message", it->message}});
+  }
+  return recent;
+}
+
 json LatencyJson(const collectors::Observations::Probe& probe) {
   json latency = json::object();
   auto put = [&](const char* key, std::optional<double> seconds) {
@@ -83,9 +149,18 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
                                                                  : "the target is unreachable"));
   }
 
-  checks.push_back(Unknown("error_ratio",
-                           "error tracking (pg_stat_database, pg_stat_statements and the server "
-                           "log) is not part of this build"));
+  const ErrorRatio ratio = ComputeErrorRatio(input, obs);
+  if (ratio.value) {
+    checks.push_back(
+        {{"name", "error_ratio"},
+         {"level", Level(*ratio.value, config.error_ratio.warn, config.error_ratio.critical)},
+         {"value", Rounded(*ratio.value)},
+         {"warn", config.error_ratio.warn},
+         {"critical", config.error_ratio.critical},
+         {"source", ratio.source}});
+  } else {
+    checks.push_back(Unknown("error_ratio", ratio.detail));
+  }
 
   const auto p95 = obs.probe.latencies.Quantile(0.95);
   if (p95) {
@@ -100,13 +175,36 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
     checks.push_back(Unknown("probe_latency", "no successful probe within the health window"));
   }
 
-  checks.push_back(Unknown("mean_query_time",
-                           "statement timing from pg_stat_statements is not part of this build"));
+  const auto& statements = obs.statements;
+  double window_calls = 0;
+  double window_exec_ms = 0;
+  for (const auto& step : statements.window) {
+    window_calls += step.calls;
+    window_exec_ms += step.exec_ms;
+  }
+  if (!statements.available) {
+    checks.push_back(Unknown("mean_query_time", MissingData(input, "statements")));
+  } else if (window_calls <= 0) {
+    checks.push_back(Unknown("mean_query_time", "no statements completed within the window"));
+  } else {
+    const double mean_ms = window_exec_ms / window_calls;
+    checks.push_back(
+        {{"name", "mean_query_time"},
+         {"level", Level(mean_ms, static_cast<double>(config.mean_query_time.warn.count()),
+                         static_cast<double>(config.mean_query_time.critical.count()))},
+         {"value_ms", Rounded(mean_ms)},
+         {"warn_ms", config.mean_query_time.warn.count()},
+         {"critical_ms", config.mean_query_time.critical.count()}});
+  }
 
   if (input.reachable && conn.known) {
+    const bool slow =
+        conn.slow_active > 0 || (statements.available && statements.over_threshold > 0);
     checks.push_back({{"name", "slow_queries"},
-                      {"level", conn.slow_active > 0 ? "warn" : "ok"},
-                      {"value", Count(conn.slow_active)}});
+                      {"level", slow ? "warn" : "ok"},
+                      {"value", Count(conn.slow_active)},
+                      {"statements_over_threshold",
+                       statements.available ? json(statements.over_threshold) : json(nullptr)}});
   } else {
     checks.push_back(Unknown("slow_queries", input.reachable ? MissingData(input, "activity")
                                                              : "the target is unreachable"));
@@ -166,15 +264,17 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
       {"slow_queries",
        {{"threshold_ms", input.slow_query_threshold.count()},
         {"active", input.reachable && conn.known ? json(Count(conn.slow_active)) : json(nullptr)},
-        {"statements_over_threshold", nullptr},
-        {"top", json::array()}}},
+        {"statements_over_threshold",
+         statements.available ? json(statements.over_threshold) : json(nullptr)},
+        {"top", SlowTopJson(statements)}}},
       {"errors",
        {{"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(config.window).count()},
-        {"error_ratio", nullptr},
-        {"rollback_ratio", nullptr},
-        {"deadlocks", nullptr},
+        {"error_ratio", ratio.value ? json(Rounded(*ratio.value)) : json(nullptr)},
+        {"error_ratio_source", ratio.value ? json(ratio.source) : json(nullptr)},
+        {"rollback_ratio", RollbackRatio(obs) ? json(Rounded(*RollbackRatio(obs))) : json(nullptr)},
+        {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},
         {"probe_failures", obs.probe.failures.size()},
-        {"recent", json::array()}}},
+        {"recent", RecentErrorsJson(obs.log)}}},
       {"checks", checks},
       {"notes", notes},
       {"collectors", collectors},

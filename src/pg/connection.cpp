@@ -45,6 +45,8 @@ WaitResult WaitForSocket(int socket, short events, Clock::time_point deadline,
   }
 }
 
+constexpr std::string_view kStatementMarker = "/* pgvigil */ ";
+
 const char* kStoppedMessage = "the agent is shutting down";
 
 std::string Milliseconds(std::chrono::milliseconds duration) {
@@ -153,7 +155,8 @@ void Connection::FailBroken(ErrorKind kind, const std::string& message) {
 Rows Connection::Query(std::string_view sql) {
   if (!Usable()) throw Error(ErrorKind::kQuery, "no connection to the server");
   PGconn* conn = conn_.get();
-  const std::string text(sql);
+  const std::string text = std::string(kStatementMarker) + std::string(sql);
+  ++queries_sent_;
   if (PQsendQuery(conn, text.c_str()) == 0) {
     FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <stop_token>
 #include <string>
@@ -35,8 +36,12 @@ class Connection final : public Session {
   // Throws Error(kConnect) if the server cannot be reached or refuses the session.
   [[nodiscard]] static std::unique_ptr<Connection> Open(const ConnectOptions& options);
 
+  // Every statement is sent with a leading "/* pgvigil */" comment, which pg_stat_statements
+  // keeps in its query text: that is how the agent recognises its own statements there.
   Rows Query(std::string_view sql) override;
   [[nodiscard]] int ServerVersionNum() const override;
+  // Queries sent on this connection so far.
+  [[nodiscard]] std::uint64_t QueriesSent() const { return queries_sent_; }
 
   // False once the connection broke or was closed after a deadline; it never recovers.
   [[nodiscard]] bool Usable() const;
@@ -54,6 +59,7 @@ class Connection final : public Session {
   std::unique_ptr<pg_conn, Finisher> conn_;
   std::chrono::milliseconds query_deadline_;
   std::stop_token stop_;
+  std::uint64_t queries_sent_ = 0;
 };
 
 }  // namespace pgvigil::pg

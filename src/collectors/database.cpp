@@ -1,0 +1,96 @@
+#include "collectors/database.h"
+
+#include <array>
+
+namespace pgvigil::collectors {
+namespace {
+
+struct Counter {
+  const char* column;
+  const char* metric;
+  const char* help;
+  bool since_14;
+};
+
+constexpr std::array<Counter, 12> kCounters{{
+    {"xact_commit", "pg_stat_database_xact_commit_total", "Transactions committed.", false},
+    {"xact_rollback", "pg_stat_database_xact_rollback_total", "Transactions rolled back.", false},
+    {"deadlocks", "pg_stat_database_deadlocks_total", "Deadlocks detected.", false},
+    {"conflicts", "pg_stat_database_conflicts_total",
+     "Queries cancelled by recovery conflicts (standbys).", false},
+    {"temp_files", "pg_stat_database_temp_files_total", "Temporary files created by queries.",
+     false},
+    {"temp_bytes", "pg_stat_database_temp_bytes_total",
+     "Bytes written to temporary files by queries.", false},
+    {"blks_read", "pg_stat_database_blks_read_total", "Disk blocks read (not in shared buffers).",
+     false},
+    {"blks_hit", "pg_stat_database_blks_hit_total", "Disk blocks found in shared buffers.", false},
+    {"sessions", "pg_stat_database_sessions_total", "Sessions established (PostgreSQL 14+).", true},
+    {"sessions_fatal", "pg_stat_database_sessions_fatal_total",
+     "Sessions terminated by a fatal error (PostgreSQL 14+).", true},
+    {"sessions_killed", "pg_stat_database_sessions_killed_total",
+     "Sessions terminated by operator intervention (PostgreSQL 14+).", true},
+    {"sessions_abandoned", "pg_stat_database_sessions_abandoned_total",
+     "Sessions whose client disconnected without ending them (PostgreSQL 14+).", true},
+}};
+
+}  // namespace
+
+std::string DatabaseSql(int server_version_num) {
+  std::string sql =
+      "SELECT datname, numbackends, xact_commit, xact_rollback, deadlocks, conflicts, "
+      "temp_files, temp_bytes, blks_read, blks_hit";
+  if (server_version_num >= 140000) {
+    sql += ", sessions, sessions_fatal, sessions_killed, sessions_abandoned";
+  }
+  // The row with a NULL datname holds shared catalogs, not a database anyone connects to.
+  return sql + " FROM pg_stat_database WHERE datname IS NOT NULL";
+}
+
+void DatabaseCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
+  const int version = context.session->ServerVersionNum();
+  const pg::Rows rows = context.session->Query(DatabaseSql(version));
+  const std::size_t datname = rows.Column("datname");
+  const std::size_t numbackends = rows.Column("numbackends");
+  Totals totals;
+  for (std::size_t row = 0; row < rows.size(); ++row) {
+    const metrics::Labels labels{{"datname", rows.Text(row, datname)}};
+    if (auto backends = rows.Number(row, numbackends)) {
+      out.Gauge("pg_stat_database_numbackends", "Backends connected to the database.", labels,
+                *backends);
+    }
+    for (const Counter& counter : kCounters) {
+      if (counter.since_14 && version < 140000) continue;
+      // A NULL counter is skipped, never reported as 0.
+      auto value = rows.Number(row, rows.Column(counter.column));
+      if (!value) continue;
+      out.Counter(counter.metric, counter.help, labels, *value);
+      if (std::string_view(counter.column) == "xact_commit") totals.commits += *value;
+      if (std::string_view(counter.column) == "xact_rollback") totals.rollbacks += *value;
+      if (std::string_view(counter.column) == "deadlocks") totals.deadlocks += *value;
+    }
+  }
+
+  // Window deltas for /health, without the agent's own transactions: each of its queries on the
+  // monitoring session commits one.
+  const std::uint64_t own_queries = context.own_queries;
+  if (previous_) {
+    auto delta = [](double now, double before) { return now >= before ? now - before : now; };
+    Observations::DatabaseDelta step;
+    step.at = context.now;
+    step.commits = delta(totals.commits, previous_->commits);
+    const double own = static_cast<double>(own_queries - previous_own_queries_);
+    step.commits = step.commits > own ? step.commits - own : 0;
+    step.rollbacks = delta(totals.rollbacks, previous_->rollbacks);
+    step.deadlocks = delta(totals.deadlocks, previous_->deadlocks);
+    context.observations.database.push_back(step);
+  }
+  previous_ = totals;
+  previous_own_queries_ = own_queries;
+  while (!context.observations.database.empty() &&
+         context.observations.database.front().at < context.now - context.health_window) {
+    context.observations.database.pop_front();
+  }
+}
+
+}  // namespace pgvigil::collectors

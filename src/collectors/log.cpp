@@ -1,0 +1,54 @@
+#include "collectors/log.h"
+
+#include <set>
+
+namespace pgvigil::collectors {
+namespace {
+
+const std::set<std::string> kCounted = {"WARNING", "ERROR", "FATAL", "PANIC"};
+const std::set<std::string> kErrors = {"ERROR", "FATAL", "PANIC"};
+constexpr std::size_t kMessageLength = 200;
+
+}  // namespace
+
+LogCollector::LogCollector(const config::Target& target)
+    : csv_(target.settings.log_source.format == "csvlog"),
+      follower_(target.settings.log_source.path),
+      splitter_(csv_, kMaxRecord) {
+  // One series per severity exists from the start, so sums over them are 0 rather than empty.
+  for (const char* severity : {"WARNING", "ERROR", "FATAL", "PANIC"}) counts_[{severity, ""}];
+}
+
+void LogCollector::Count(const LogRecord& record, CollectContext& context, double& errors) {
+  if (!kCounted.contains(record.severity)) return;
+  counts_[{record.severity, record.sqlstate.substr(0, 2)}] += 1;
+  if (!kErrors.contains(record.severity)) return;
+  errors += 1;
+  auto& recent = context.observations.log.recent;
+  recent.push_back(
+      {record.time, record.severity, record.sqlstate, record.message.substr(0, kMessageLength)});
+  while (recent.size() > kRecentErrors) recent.pop_front();
+}
+
+void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
+  auto& log = context.observations.log;
+  log.configured = true;
+  double errors = 0;
+  const RecordSplitter::Sink on_record = [&](std::string_view record, bool truncated) {
+    auto parsed = csv_ ? ParseCsvlog(record) : ParseJsonlog(record, truncated);
+    if (parsed) Count(*parsed, context, errors);
+  };
+  follower_.Poll([&](std::string_view bytes) { splitter_.Feed(bytes, on_record); },
+                 [&] { splitter_.Flush(on_record); });
+  log.window.push_back({context.now, errors});
+  while (!log.window.empty() && log.window.front().at < context.now - context.health_window) {
+    log.window.pop_front();
+  }
+  for (const auto& [key, count] : counts_) {
+    out.Counter("pg_log_messages_total",
+                "Server log messages by severity and SQLSTATE class (its first two characters).",
+                {{"severity", key.first}, {"sqlstate_class", key.second}}, count);
+  }
+}
+
+}  // namespace pgvigil::collectors

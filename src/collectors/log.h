@@ -1,0 +1,33 @@
+#pragma once
+
+#include <map>
+#include <memory>
+
+#include "collectors/collector.h"
+#include "collectors/log_source.h"
+
+namespace pgvigil::collectors {
+
+// Counts server log messages by severity and SQLSTATE class from log_source.path (jsonlog or
+// csvlog), and keeps the last 100 errors for /health. Reads a file, so it runs while the
+// database is unreachable too; it polls every probe_interval.
+class LogCollector final : public Collector {
+ public:
+  explicit LogCollector(const config::Target& target);
+
+  [[nodiscard]] bool NeedsConnection() const override { return false; }
+  void Collect(CollectContext& context, metrics::FamilySet& out) override;
+
+  static constexpr std::size_t kMaxRecord = 64 * 1024;
+  static constexpr std::size_t kRecentErrors = 100;
+
+ private:
+  void Count(const LogRecord& record, CollectContext& context, double& errors);
+
+  bool csv_;
+  FileFollower follower_;
+  RecordSplitter splitter_;
+  std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
+};
+
+}  // namespace pgvigil::collectors

@@ -1,0 +1,159 @@
+#include "collectors/log_source.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <vector>
+
+namespace pgvigil::collectors {
+namespace {
+
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+// The string value of "key":"..." in a JSON text that may be cut short; nullopt if absent.
+std::optional<std::string> ScanJsonString(std::string_view text, std::string_view key) {
+  const std::string needle = "\"" + std::string(key) + "\":\"";
+  const auto start = text.find(needle);
+  if (start == std::string_view::npos) return std::nullopt;
+  std::string value;
+  for (std::size_t i = start + needle.size(); i < text.size(); ++i) {
+    if (text[i] == '\\' && i + 1 < text.size()) {
+      value += text[++i];
+    } else if (text[i] == '"') {
+      return value;
+    } else {
+      value += text[i];
+    }
+  }
+  return value;  // cut off inside the value
+}
+
+}  // namespace
+
+void RecordSplitter::Feed(std::string_view bytes, const Sink& sink) {
+  for (char c : bytes) {
+    if (csv_ && c == '"') in_quotes_ = !in_quotes_;
+    if (c == '\n' && !in_quotes_) {
+      sink(record_, truncated_);
+      record_.clear();
+      truncated_ = false;
+      continue;
+    }
+    if (record_.size() < max_record_) {
+      record_ += c;
+    } else {
+      truncated_ = true;
+    }
+  }
+}
+
+void RecordSplitter::Flush(const Sink& sink) {
+  if (!record_.empty()) sink(record_, truncated_);
+  record_.clear();
+  truncated_ = false;
+  in_quotes_ = false;
+}
+
+FileFollower::~FileFollower() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void FileFollower::ReadToEnd(const std::function<void(std::string_view)>& data) {
+  std::vector<char> buffer(kReadChunk);
+  while (true) {
+    const ssize_t got = ::pread(fd_, buffer.data(), buffer.size(), offset_);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw std::runtime_error("reading " + path_ + ": " + std::strerror(errno));
+    if (got == 0) return;
+    offset_ += got;
+    data(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+  }
+}
+
+void FileFollower::Poll(const std::function<void(std::string_view)>& data,
+                        const std::function<void()>& rotated) {
+  if (fd_ < 0) {
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      throw std::runtime_error("cannot open log file " + path_ + ": " + std::strerror(errno));
+    }
+    struct stat st {};
+    ::fstat(fd_, &st);
+    device_ = st.st_dev;
+    inode_ = st.st_ino;
+    // The first file is read from its end; a file that replaced it after a rotation, whole.
+    offset_ = started_ ? 0 : st.st_size;
+    started_ = true;
+  }
+  struct stat open_file {};
+  ::fstat(fd_, &open_file);
+  if (open_file.st_size < offset_) offset_ = 0;  // truncated in place (copytruncate)
+  ReadToEnd(data);
+
+  struct stat at_path {};
+  if (::stat(path_.c_str(), &at_path) != 0) return;  // rotated away; the new file is not there yet
+  if (at_path.st_dev == device_ && at_path.st_ino == inode_) return;
+  ReadToEnd(data);  // whatever reached the old file before the switch
+  ::close(fd_);
+  fd_ = -1;
+  rotated();
+  Poll(data, rotated);
+}
+
+std::optional<LogRecord> ParseJsonlog(std::string_view record, bool truncated) {
+  if (record.empty()) return std::nullopt;
+  LogRecord out;
+  if (!truncated) {
+    auto json = nlohmann::json::parse(record, nullptr, /*allow_exceptions=*/false);
+    if (json.is_object()) {
+      out.time = json.value("timestamp", "");
+      out.severity = json.value("error_severity", "");
+      out.sqlstate = json.value("state_code", "");
+      out.message = json.value("message", "");
+      if (out.severity.empty()) return std::nullopt;
+      return out;
+    }
+  }
+  auto severity = ScanJsonString(record, "error_severity");
+  if (!severity) return std::nullopt;
+  out.severity = *severity;
+  out.time = ScanJsonString(record, "timestamp").value_or("");
+  out.sqlstate = ScanJsonString(record, "state_code").value_or("");
+  out.message = ScanJsonString(record, "message").value_or("");
+  return out;
+}
+
+std::optional<LogRecord> ParseCsvlog(std::string_view record) {
+  std::vector<std::string> fields(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < record.size() && fields.size() <= 14; ++i) {
+    const char c = record[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < record.size() && record[i + 1] == '"') {
+        fields.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        fields.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  if (fields.size() < 13 || fields[11].empty()) return std::nullopt;
+  LogRecord out{fields[0], fields[11], fields[12], fields.size() > 13 ? fields[13] : ""};
+  return out;
+}
+
+}  // namespace pgvigil::collectors
