@@ -200,7 +200,7 @@ TEST_F(ConfigFileTest, UnknownCollector) {
   const std::string message =
       ErrorOf(std::string(kTarget) + "defaults:\n  collectors: {probe: true, activty: true}\n");
   EXPECT_THAT(message, HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
-                                 "probe, activity, settings"));
+                                 "probe, activity, database, statements, settings, log)"));
 }
 
 TEST_F(ConfigFileTest, UnreadablePasswordFile) {

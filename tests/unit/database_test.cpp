@@ -1,0 +1,74 @@
+#include "collectors/database.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fake_session.h"
+#include "metrics_lookup.h"
+
+namespace pgvigil::collectors {
+namespace {
+
+using testing::FakeSession;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::Row;
+using testing::SampleValue;
+using namespace std::chrono_literals;
+
+const std::vector<std::string> kColumns13 = {
+    "datname",   "numbackends", "xact_commit", "xact_rollback", "deadlocks",
+    "conflicts", "temp_files",  "temp_bytes",  "blks_read",     "blks_hit"};
+
+TEST(DatabaseSqlTest, SessionsOnlyFrom14) {
+  EXPECT_THAT(DatabaseSql(130000), Not(HasSubstr("sessions")));
+  EXPECT_THAT(DatabaseSql(140000), HasSubstr("sessions_abandoned"));
+  EXPECT_THAT(DatabaseSql(170000), HasSubstr("sessions_fatal"));
+}
+
+TEST(DatabaseCollectorTest, CountersNullsAndWindowDeltas) {
+  auto columns = kColumns13;
+  for (const char* c : {"sessions", "sessions_fatal", "sessions_killed", "sessions_abandoned"}) {
+    columns.emplace_back(c);
+  }
+  config::Target target;
+  DatabaseCollector collector(target);
+  pg::ConnectOptions options;
+  Observations observations;
+  auto poll = [&](const std::string& commits, const std::string& rollbacks,
+                  std::uint64_t own_queries, SteadyClock::time_point at) {
+    FakeSession session(150000);
+    session.Respond(
+        "pg_stat_database",
+        pg::Rows(columns, {Row{"app", "3", commits, rollbacks, "1", "0", "2", "4096", "10", "90",
+                               "50", "1", "0", "2"},
+                           Row{"empty", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                               std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
+                               std::nullopt, std::nullopt, std::nullopt, std::nullopt}}));
+    CollectContext context{&session, target, options, at, 5min, observations, own_queries};
+    metrics::FamilySet out;
+    collector.Collect(context, out);
+    return out.Take();
+  };
+  const auto start = SteadyClock::time_point{} + 1h;
+  auto families = poll("100", "5", 10, start);
+  EXPECT_EQ(SampleValue(families, "pg_stat_database_xact_commit_total", {{"datname", "app"}}), 100);
+  EXPECT_EQ(
+      SampleValue(families, "pg_stat_database_sessions_abandoned_total", {{"datname", "app"}}), 2);
+  EXPECT_EQ(SampleValue(families, "pg_stat_database_temp_bytes_total", {{"datname", "app"}}), 4096);
+  EXPECT_EQ(SampleValue(families, "pg_stat_database_numbackends", {{"datname", "app"}}), 3);
+  // NULL counters are skipped, never invented as 0.
+  EXPECT_FALSE(SampleValue(families, "pg_stat_database_xact_commit_total", {{"datname", "empty"}}));
+  EXPECT_TRUE(observations.database.empty());  // a delta needs two collections
+
+  families = poll("190", "15", 40, start + 15s);  // 30 of the 90 commits were the agent's
+  ASSERT_EQ(observations.database.size(), 1u);
+  EXPECT_EQ(observations.database.back().commits, 60);
+  EXPECT_EQ(observations.database.back().rollbacks, 10);
+  families = poll("10", "1", 41, start + 30s);  // stats reset: counts since the reset
+  EXPECT_EQ(observations.database.back().commits, 9);
+  EXPECT_EQ(observations.database.back().rollbacks, 1);
+}
+
+}  // namespace
+}  // namespace pgvigil::collectors

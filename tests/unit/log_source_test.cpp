@@ -1,0 +1,144 @@
+#include "collectors/log_source.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace pgvigil::collectors {
+namespace {
+
+std::vector<std::pair<std::string, bool>> Split(bool csv, std::size_t max,
+                                                const std::vector<std::string>& chunks) {
+  std::vector<std::pair<std::string, bool>> records;
+  RecordSplitter splitter(csv, max);
+  for (const auto& chunk : chunks) {
+    splitter.Feed(chunk, [&](std::string_view r, bool t) { records.emplace_back(r, t); });
+  }
+  return records;
+}
+
+TEST(RecordSplitterTest, LinesAcrossChunks) {
+  auto records = Split(false, 100, {"{\"a\":1}\n{\"b\"", ":2}\n{\"c\":3"});
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].first, "{\"a\":1}");
+  EXPECT_EQ(records[1].first, "{\"b\":2}");
+}
+
+TEST(RecordSplitterTest, CsvQuotedNewlinesStayInTheRecord) {
+  auto records = Split(true, 100, {"a,\"multi\nline \"\"x\"\"\",b\nc,d\n"});
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].first, "a,\"multi\nline \"\"x\"\"\",b");
+  EXPECT_EQ(records[1].first, "c,d");
+}
+
+TEST(RecordSplitterTest, HugeRecordIsCutButTheNextOneIsIntact) {
+  const std::string huge(1 << 20, 'x');
+  auto records = Split(false, 1024, {"start" + huge, huge + "\nnext\n"});
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].first.size(), 1024u);
+  EXPECT_TRUE(records[0].second);
+  EXPECT_EQ(records[1].first, "next");
+  EXPECT_FALSE(records[1].second);
+}
+
+TEST(ParseJsonlogTest, FieldsAndNeverTheStatement) {
+  auto record = ParseJsonlog(
+      R"json({"timestamp":"2026-11-22 10:00:00.000 UTC","user":"web","error_severity":"ERROR","state_code":"23505","message":"duplicate key value violates unique constraint \"t_pkey\"","statement":"insert into t values (42)"})json",
+      false);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->severity, "ERROR");
+  EXPECT_EQ(record->sqlstate, "23505");
+  EXPECT_EQ(record->message, "duplicate key value violates unique constraint \"t_pkey\"");
+  EXPECT_EQ(record->time, "2026-11-22 10:00:00.000 UTC");
+  EXPECT_FALSE(ParseJsonlog("not json", false));
+  EXPECT_FALSE(ParseJsonlog("", false));
+}
+
+TEST(ParseJsonlogTest, TruncatedRecordStillCounts) {
+  const std::string prefix =
+      R"({"timestamp":"t","error_severity":"ERROR","state_code":"22P02","message":"invalid input syntax: )";
+  auto record = ParseJsonlog(prefix + std::string(1000, 'x'), true);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->severity, "ERROR");
+  EXPECT_EQ(record->sqlstate, "22P02");
+}
+
+TEST(ParseCsvlogTest, Fields) {
+  auto record = ParseCsvlog(
+      "2026-11-22 10:00:00.000 UTC,\"web\",\"app\",123,\"127.0.0.1:5000\",abc.1,1,\"SELECT\","
+      "2026-11-22 09:00:00 UTC,3/4,0,ERROR,22012,\"division by zero\",,,,,,\"select 1/0, "
+      "\"\"x\"\"\n"
+      "from t\",,,\"psql\",\"client backend\",,0");
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->severity, "ERROR");
+  EXPECT_EQ(record->sqlstate, "22012");
+  EXPECT_EQ(record->message, "division by zero");
+  EXPECT_EQ(record->time, "2026-11-22 10:00:00.000 UTC");
+  EXPECT_FALSE(ParseCsvlog("just,a,few,fields"));
+}
+
+class FileFollowerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() / ("pgvigil-follow-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "postgresql.json").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  void Append(const std::string& text, const std::string& path = "") {
+    std::ofstream(path.empty() ? path_ : path, std::ios::app) << text;
+  }
+  std::string Read(FileFollower& follower) {
+    std::string got;
+    follower.Poll([&](std::string_view bytes) { got += bytes; }, [&] { got += "|ROTATED|"; });
+    return got;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(FileFollowerTest, StartsAtTheEndAndReadsEachByteOnce) {
+  Append("history\n");
+  FileFollower follower(path_);
+  EXPECT_EQ(Read(follower), "");
+  Append("one\n");
+  EXPECT_EQ(Read(follower), "one\n");
+  EXPECT_EQ(Read(follower), "");
+  Append("two\n");
+  EXPECT_EQ(Read(follower), "two\n");
+}
+
+TEST_F(FileFollowerTest, FollowsRenameRotation) {
+  Append("old\n");
+  FileFollower follower(path_);
+  (void)Read(follower);
+  Append("last of old\n");
+  std::filesystem::rename(path_, path_ + ".1");
+  Append("late write to old\n", path_ + ".1");  // the writer had it open
+  Append("first of new\n");
+  EXPECT_EQ(Read(follower), "last of old\nlate write to old\n|ROTATED|first of new\n");
+  Append("more\n");
+  EXPECT_EQ(Read(follower), "more\n");
+}
+
+TEST_F(FileFollowerTest, FollowsCopyTruncate) {
+  Append("0123456789\n");
+  FileFollower follower(path_);
+  (void)Read(follower);
+  std::filesystem::resize_file(path_, 0);
+  Append("after\n");
+  EXPECT_EQ(Read(follower), "after\n");
+}
+
+TEST_F(FileFollowerTest, MissingFileIsAnError) {
+  FileFollower follower((dir_ / "absent.json").string());
+  EXPECT_THROW(Read(follower), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace pgvigil::collectors
