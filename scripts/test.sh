@@ -25,7 +25,7 @@ cmake --build "$build" -j "$(nproc)"
 # shellcheck source=scripts/lib-postgres.sh
 source scripts/lib-postgres.sh
 trap pg_cleanup EXIT
-pg_start
+pg_start "pg_stat_statements.max = 10000"
 pg_psql <<'SQL'
 ALTER ROLE postgres PASSWORD 'postgres-pw';
 CREATE EXTENSION pg_stat_statements;
