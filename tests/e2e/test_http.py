@@ -45,8 +45,10 @@ class HttpTest(unittest.TestCase):
     def setUpClass(cls):
         cls.sessions = harness.Sessions()
         cls.sessions.open(2)  # so that pg_stat_activity_count has samples to check
+        log_path = os.path.join(harness.PGDATA, "log", "postgresql.json")
         cls.agent = harness.Agent(harness.config(
-            [("primary", harness.dsn(), "labels: {cluster: main}")]))
+            [("primary", harness.dsn(), "labels: {cluster: main}", "collectors: {log: true}",
+              "log_source: {path: %s, format: jsonlog}" % log_path)]))
         harness.wait_for(lambda: harness.sample(cls.agent.metrics(), "pg_stat_activity_count",
                                                 datname="pgvigil_it", state="idle"),
                          10, what="activity samples")
@@ -76,13 +78,23 @@ class HttpTest(unittest.TestCase):
         self.assertGreater(harness.sample(samples, "process_resident_memory_bytes"), 0)
 
     def test_every_contract_metric_of_these_collectors_is_exported(self):
-        # DESIGN.md §5 names, for the probe, activity and settings collectors and the agent.
+        # Every DESIGN.md §5 name, with every collector on.
         contract = [
             "pg_up", "pg_probe_duration_seconds_bucket", "pg_probe_connect_duration_seconds_bucket",
             "pg_probes_total", "pg_probe_failures_total", "pg_server_info", "pg_in_recovery",
             "pg_connections_max", "pg_connections_used", "pg_stat_activity_count",
             "pg_stat_activity_waiting_count", "pg_stat_activity_slow_count",
             "pg_database_connection_limit", "pg_settings_max_connections",
+            "pg_stat_database_xact_commit_total", "pg_stat_database_xact_rollback_total",
+            "pg_stat_database_deadlocks_total", "pg_stat_database_conflicts_total",
+            "pg_stat_database_temp_files_total", "pg_stat_database_temp_bytes_total",
+            "pg_stat_database_blks_read_total", "pg_stat_database_blks_hit_total",
+            "pg_stat_database_sessions_total", "pg_stat_database_sessions_fatal_total",
+            "pg_stat_database_sessions_killed_total", "pg_stat_database_sessions_abandoned_total",
+            "pg_stat_statements_calls_total", "pg_stat_statements_seconds_total",
+            "pg_stat_statements_rows_total", "pg_stat_statements_slow_count",
+            "pg_stat_statements_tracked", "pg_stat_statements_max",
+            "pg_stat_statements_dealloc_total", "pg_log_messages_total",
             "pgvigil_collector_success", "pgvigil_collector_duration_seconds",
             "pgvigil_collector_last_success_timestamp_seconds", "pgvigil_collector_errors_total",
             "pgvigil_build_info", "process_resident_memory_bytes", "process_cpu_seconds_total",
@@ -134,8 +146,12 @@ class HttpTest(unittest.TestCase):
                                        "probe_latency", "mean_query_time", "slow_queries",
                                        "connect_probe"})
         self.assertEqual(checks["connection_usage"]["level"], "ok")
-        self.assertEqual(checks["error_ratio"]["level"], "unknown")
-        self.assertTrue(checks["error_ratio"]["detail"])
+        self.assertEqual(checks["error_ratio"]["source"], "log")
+        for key in ("error_ratio", "error_ratio_source", "rollback_ratio", "deadlocks",
+                    "probe_failures", "recent"):
+            self.assertIn(key, target["errors"])
+        for key in ("threshold_ms", "active", "statements_over_threshold", "top"):
+            self.assertIn(key, target["slow_queries"])
 
     def test_health_for_one_target_and_unknown_target(self):
         r = self.agent.health("primary")
