@@ -144,6 +144,74 @@ TEST_F(HealthTest, CapabilityNotes) {
   EXPECT_NE(target["notes"][1].get<std::string>().find("pg_stat_statements"), std::string::npos);
 }
 
+TEST_F(HealthTest, ErrorRatioFromTheLogOverStatements) {
+  const auto now = collectors::SteadyClock::now();
+  input_.collectors.push_back({"statements", true, true, ""});
+  observations_.statements.available = true;
+  observations_.statements.window = {{now, 60, 600}, {now, 30, 300}};
+  observations_.log.configured = true;
+  observations_.log.window = {{now, 4}, {now, 6}};
+  observations_.database = {{now, 95, 5, 1}};
+  json target = EvaluateTarget(input_, config_);
+  json check = Check(target, "error_ratio");
+  EXPECT_EQ(check["level"], "critical");  // 10 / (90 + 10) = 0.1
+  EXPECT_DOUBLE_EQ(check["value"].get<double>(), 0.1);
+  EXPECT_EQ(check["source"], "log");
+  EXPECT_EQ(target["errors"]["error_ratio_source"], "log");
+  EXPECT_DOUBLE_EQ(target["errors"]["rollback_ratio"].get<double>(), 0.05);
+  EXPECT_EQ(target["errors"]["deadlocks"], 1);
+  EXPECT_DOUBLE_EQ(Check(target, "mean_query_time")["value_ms"].get<double>(), 10.0);
+  EXPECT_EQ(Check(target, "mean_query_time")["level"], "ok");
+
+  observations_.log.window = {{now, 2}};  // 2 / 92
+  EXPECT_EQ(Check(EvaluateTarget(input_, config_), "error_ratio")["level"], "warn");
+  observations_.log.window = {{now, 0}};
+  EXPECT_EQ(Check(EvaluateTarget(input_, config_), "error_ratio")["level"], "ok");
+}
+
+TEST_F(HealthTest, ErrorRatioFallsBackToRollbacks) {
+  const auto now = collectors::SteadyClock::now();
+  observations_.database = {{now, 90, 10, 0}};
+  json check = Check(EvaluateTarget(input_, config_), "error_ratio");
+  EXPECT_EQ(check["source"], "rollbacks");
+  EXPECT_DOUBLE_EQ(check["value"].get<double>(), 0.1);
+  observations_.database.clear();
+  check = Check(EvaluateTarget(input_, config_), "error_ratio");
+  EXPECT_EQ(check["level"], "unknown");
+  EXPECT_FALSE(check["detail"].get<std::string>().empty());
+}
+
+TEST_F(HealthTest, SlowStatementsAndMeanQueryTime) {
+  const auto now = collectors::SteadyClock::now();
+  input_.collectors.push_back({"statements", true, true, ""});
+  observations_.statements.available = true;
+  observations_.statements.window = {{now, 10, 12000}};
+  observations_.statements.over_threshold = 1;
+  observations_.statements.top = {{"42", "app", "web", 10, 1200, "select pg_sleep($1)"}};
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(Check(target, "mean_query_time")["level"], "critical");  // 1.2 s > 1 s
+  EXPECT_EQ(Check(target, "slow_queries")["level"], "warn");
+  EXPECT_EQ(Check(target, "slow_queries")["statements_over_threshold"], 1);
+  EXPECT_EQ(target["slow_queries"]["statements_over_threshold"], 1);
+  const json& top = target["slow_queries"]["top"];
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0]["queryid"], "42");
+  EXPECT_EQ(top[0]["calls"], 10);
+  EXPECT_DOUBLE_EQ(top[0]["mean_ms"].get<double>(), 1200);
+  EXPECT_EQ(top[0]["query"], "select pg_sleep($1)");
+  EXPECT_EQ(target["status"], "degraded");
+}
+
+TEST_F(HealthTest, RecentErrorsNewestFirst) {
+  observations_.log.configured = true;
+  observations_.log.recent = {{"t1", "ERROR", "22012", "division by zero"},
+                              {"t2", "FATAL", "53300", "sorry, too many clients already"}};
+  const json recent = EvaluateTarget(input_, config_)["errors"]["recent"];
+  ASSERT_EQ(recent.size(), 2u);
+  EXPECT_EQ(recent[0]["sqlstate"], "53300");
+  EXPECT_EQ(recent[1]["message"], "division by zero");
+}
+
 TEST(WorstStatusTest, DownBeatsDegradedBeatsOk) {
   EXPECT_EQ(WorstStatus(json::array()), "ok");
   EXPECT_EQ(WorstStatus(json::parse(R"([{"status":"ok"},{"status":"degraded"}])")), "degraded");
