@@ -131,10 +131,9 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     statement.last = now;
     statement.score = statement.score * kScoreDecay + statement.delta.exec_ms;
     if (statement.delta.calls > 0) statement.recent.emplace_back(context.now, statement.delta);
-    while (!statement.recent.empty() &&
-           statement.recent.front().first < context.now - context.health_window) {
-      statement.recent.pop_front();
-    }
+    std::erase_if(statement.recent, [&](const auto& step) {
+      return step.first < context.now - context.health_window;
+    });
   }
 
   UpdateExportedSet(baseline);
@@ -233,9 +232,10 @@ void StatementsCollector::FetchTexts(pg::Session& session, const std::vector<Key
     ++count;
   }
   if (ids.empty()) return;
-  const pg::Rows rows =
-      session.Query("SELECT userid, dbid, queryid, left(query, " + std::to_string(kTextLength) +
-                    ") AS query FROM pg_stat_statements(true) WHERE queryid IN (" + ids + ")");
+  // One array constant, so this statement keeps one queryid however many ids it asks for.
+  const pg::Rows rows = session.Query(
+      "SELECT userid, dbid, queryid, left(query, " + std::to_string(kTextLength) +
+      ") AS query FROM pg_stat_statements(true) WHERE queryid = ANY('{" + ids + "}'::bigint[])");
   for (std::size_t row = 0; row < rows.size(); ++row) {
     const auto& id = rows.At(row, 2);
     if (!id) continue;

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "collectors/collector.h"
 
@@ -41,7 +42,9 @@ class StatementsCollector final : public Collector {
     double score = 0;  // execution time, exponentially decayed per poll
     std::string datname;
     std::string user;
-    std::deque<std::pair<SteadyClock::time_point, Counters>> recent;  // non-zero deltas
+    // Non-zero deltas within the health window. A vector: most statements have none, and an
+    // empty std::deque still allocates, thousands of times over.
+    std::vector<std::pair<SteadyClock::time_point, Counters>> recent;
     std::optional<bool> own;  // the agent's own statement; unknown until its text is read
   };
   struct Exported {

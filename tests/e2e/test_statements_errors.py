@@ -3,11 +3,15 @@ the extension coming and going, and errors counted from jsonlog and csvlog."""
 
 import os
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
 
 import harness
+
+sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "scripts"))
+from workload import distinct_statements  # noqa: E402
 
 GENERATOR = ("it_user", "it-pw", "pgvigil_it")
 LOG_DIR_ENV = "PGVIGIL_TEST_PGDATA"
@@ -24,19 +28,6 @@ def run_script(sql, user=GENERATOR[0], password=GENERATOR[1], dbname=GENERATOR[2
                         "-d", dbname, "-f", path], env=env, capture_output=True, timeout=300)
     finally:
         os.unlink(path)
-
-
-def distinct_statements(count):
-    """`count` statements with distinct queryids: array length x number of columns."""
-    statements = []
-    width = 1
-    while len(statements) < count:
-        for columns in range(1, width + 1):
-            statements.append("SELECT ARRAY[%s]%s;" % (",".join(["1"] * width), ", 1" * columns))
-            if len(statements) == count:
-                break
-        width += 1
-    return "\n".join(statements) + "\n"
 
 
 def statements_sum(samples, name, **labels):
