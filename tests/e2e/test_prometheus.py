@@ -1,0 +1,172 @@
+"""The shipped alert rules and dashboards against a real Prometheus scraping a running agent:
+real connection saturation and real errors must raise PostgresConnectionUsageHigh and
+PostgresErrorRateHigh (pending or firing; the shipped `for:` durations are not shortened), and
+every dashboard query must return data. A fast scrape and evaluation interval (1 s) keeps it
+short."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.parse
+import urllib.request
+
+import harness
+
+sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "tests", "dashboards"))
+import lint_dashboards  # noqa: E402
+
+RULES = os.path.join(harness.SOURCE_DIR, "alerts", "pgvigil.rules.yml")
+DASHBOARDS = os.path.join(harness.SOURCE_DIR, "dashboards")
+
+
+def run_psql(sql, user="it_user", password="it-pw", dbname="pgvigil_it"):
+    env = dict(os.environ, PGPASSWORD=password)
+    subprocess.run(["psql", "-X", "-q", "-h", harness.HOST, "-p", harness.PORT, "-U", user,
+                    "-d", dbname, "-c", sql], env=env, capture_output=True, timeout=60)
+
+
+class Prometheus:
+    def __init__(self, agent_port):
+        self.dir = tempfile.mkdtemp(prefix="pgvigil-prometheus-")
+        self.port = harness.free_port()
+        config = os.path.join(self.dir, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                    "rule_files:\n  - %s\n"
+                    "scrape_configs:\n  - job_name: pgvigil\n    static_configs:\n"
+                    "      - targets: ['127.0.0.1:%d']\n" % (RULES, agent_port))
+        self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
+        self.process = subprocess.Popen(
+            ["prometheus", "--config.file=" + config,
+             "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
+             "--web.listen-address=127.0.0.1:%d" % self.port],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        harness.wait_for(self._ready, 30, what="Prometheus to start")
+
+    def _ready(self):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/-/ready" % self.port, timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def api(self, path, **params):
+        url = "http://127.0.0.1:%d/api/v1/%s?%s" % (self.port, path, urllib.parse.urlencode(params))
+        with urllib.request.urlopen(url, timeout=10) as r:
+            body = json.load(r)
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def alert_states(self):
+        return {a["labels"]["alertname"]: a["state"] for a in self.api("alerts")["alerts"]}
+
+    def close(self):
+        self.process.terminate()
+        self.process.wait(timeout=20)
+        self.log.close()
+
+
+class PrometheusTest(unittest.TestCase):
+    def test_alerts_fire_and_dashboards_have_data(self):
+        harness.require_environment(self)
+        log_path = os.path.join(harness.PGDATA, "log", "postgresql.json")
+        agent = harness.Agent(harness.config(
+            [("primary", harness.dsn(), "collectors: {log: true}",
+              "log_source: {path: %s, format: jsonlog}" % log_path)],
+            defaults={"database_interval": "1s", "statements_interval": "1s"}))
+        sessions = harness.Sessions()
+        stop = threading.Event()
+        sleeper = worker = threading.Thread()
+        background = []
+        prometheus = None
+        try:
+            # Conditions every panel needs: an open idle transaction, a long active query.
+            held = subprocess.Popen(
+                ["psql", "-X", "-q", "-h", harness.HOST, "-p", harness.PORT, "-U", "it_user",
+                 "-d", "pgvigil_it"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, text=True,
+                env=dict(os.environ, PGPASSWORD="it-pw"))
+            held.stdin.write("BEGIN;\nSELECT 1;\n")
+            held.stdin.flush()
+            background.append(held)
+            sleeper = threading.Thread(target=run_psql, args=("SELECT pg_sleep(170)",))
+            sleeper.start()
+
+            # Requests of which a fifth fail, all through the test.
+            def traffic():
+                while not stop.is_set():
+                    run_psql("SELECT 1; SELECT 2; SELECT 3; SELECT 4;")
+                    run_psql("SELECT 1/0;")
+                    time.sleep(0.2)
+            worker = threading.Thread(target=traffic)
+            worker.start()
+
+            prometheus = Prometheus(agent.port)
+            harness.wait_for(lambda: prometheus.api("query", query='up{job="pgvigil"}')["result"],
+                             20, what="the first scrape")
+            usable = harness.sample(agent.metrics(), "pg_connections_max")
+            used = harness.sample(agent.metrics(), "pg_connections_used")
+            sessions.open(int(usable * 0.92) - int(used) + 1)
+
+            wanted = {"PostgresConnectionUsageHigh", "PostgresErrorRateHigh"}
+            states = harness.wait_for(
+                lambda: (lambda s: s if wanted <= set(s) else None)(prometheus.alert_states()),
+                90, what="both alerts pending or firing")
+            for name in wanted:
+                self.assertIn(states[name], ("pending", "firing"))
+            alert = [a for a in prometheus.api("alerts")["alerts"]
+                     if a["labels"]["alertname"] == "PostgresConnectionUsageHigh"][0]
+            self.assertEqual(alert["labels"]["target"], "primary")
+            self.assertEqual(alert["labels"]["job"], "pgvigil")
+            self.assertEqual(alert["labels"]["severity"], "critical")
+            self.assertIn("runbook_url", alert["annotations"])
+            self.assertGreater(float(alert["value"]), 0.9)
+
+            # The lint, against this agent's live output (every collector on).
+            with open(RULES) as f:
+                rules = f.read()
+            problems, _ = lint_dashboards.lint(DASHBOARDS, rules, agent.get("/metrics").body)
+            self.assertEqual(problems, [])
+
+            # Every dashboard query, and every variable's series, returns data.
+            empty = []
+            for name in sorted(os.listdir(DASHBOARDS)):
+                if not name.endswith(".json"):
+                    continue
+                with open(os.path.join(DASHBOARDS, name)) as f:
+                    board = json.load(f)
+                queries = [(p["title"], t["expr"]) for p in board["panels"]
+                           for t in p.get("targets", [])]
+                for var in board["templating"]["list"]:
+                    if var["type"] == "query":
+                        inner = var["query"]["query"][len("label_values("):].rsplit(",", 1)[0]
+                        queries.append(("variable " + var["name"], inner))
+                for title, expr in queries:
+                    promql = lint_dashboards.substitute(expr).replace("[5m]", "[30s]")
+                    if not prometheus.api("query", query=promql)["result"]:
+                        empty.append("%s / %s: %s" % (name, title, promql))
+            self.assertEqual(empty, [], "dashboard queries without data")
+        finally:
+            stop.set()
+            sessions.close()
+            for process in background:
+                process.kill()
+                process.wait()
+                process.stdin.close()
+            harness.psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                         "WHERE query LIKE '%pg_sleep(170)%' AND pid <> pg_backend_pid()")
+            for thread in (sleeper, worker):
+                if thread.is_alive():
+                    thread.join(timeout=30)
+            if prometheus:
+                prometheus.close()
+            agent.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
