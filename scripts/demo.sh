@@ -2,7 +2,16 @@
 # One command to see pgvigil work: installs what is missing, builds, starts a throwaway
 # PostgreSQL with a small pgbench workload (plus an idle-in-transaction session and a slow
 # query now and then), runs the agent against it, and prints the URLs. Ctrl-C stops everything.
+#   scripts/demo.sh [--with-prometheus]   the option also starts Prometheus with the shipped
+#                                         alert rules, scraping the agent every 5 s
 set -euo pipefail
+with_prometheus=false
+for arg in "$@"; do
+  case "$arg" in
+    --with-prometheus) with_prometheus=true ;;
+    *) echo "usage: scripts/demo.sh [--with-prometheus]" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
@@ -51,6 +60,27 @@ port=${PGVIGIL_DEMO_PORT:-9432}
 export PGVIGIL_DSN="postgresql://monitor:demo-monitor-pw@127.0.0.1:$PGV_PGPORT/postgres"
 build/pgvigil --web.listen-address="127.0.0.1:$port" &
 pids+=($!)
+prometheus_line=""
+if $with_prometheus; then
+  prometheus_port=${PGVIGIL_DEMO_PROMETHEUS_PORT:-9090}
+  mkdir -p "$PGV_PGROOT/prometheus"
+  cat >"$PGV_PGROOT/prometheus/prometheus.yml" <<YAML
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+rule_files:
+  - $root/alerts/pgvigil.rules.yml
+scrape_configs:
+  - job_name: pgvigil
+    static_configs:
+      - targets: ['127.0.0.1:$port']
+YAML
+  prometheus --config.file="$PGV_PGROOT/prometheus/prometheus.yml" \
+    --storage.tsdb.path="$PGV_PGROOT/prometheus/data" \
+    --web.listen-address="127.0.0.1:$prometheus_port" >"$PGV_PGROOT/prometheus/log" 2>&1 &
+  pids+=($!)
+  prometheus_line="  http://127.0.0.1:$prometheus_port/alerts   Prometheus with pgvigil's alert rules"
+fi
 sleep 1
 cat <<EOT
 
@@ -60,6 +90,7 @@ DSN from PGVIGIL_DSN). Open:
   http://127.0.0.1:$port/           status page
   http://127.0.0.1:$port/metrics    Prometheus metrics
   http://127.0.0.1:$port/health     JSON health report
+$prometheus_line
 
 Press Ctrl-C to stop the agent, the workload and the server.
 EOT

@@ -27,5 +27,29 @@ check "warning goes to chat" route_is ops-chat severity=warning alertname=Postgr
 check "info goes to the digest" route_is ops-digest severity=info
 check "a warning never pages" bash -c '! amtool config routes test \
   --config.file=alertmanager.example.yml --verify.receivers=oncall-pager severity=warning'
-echo "$((7 - failures)) passed, $failures failed"
+check "every alert of the contract, with a runbook section" python3 - <<'PY'
+import re, sys
+rules = open("pgvigil.rules.yml").read()
+runbooks = open("../docs/runbooks.md").read()
+contract = ["PostgresDown", "PostgresConnectionUsageHigh", "PostgresConnectionUsageWarning",
+            "PostgresErrorRateHigh", "PostgresSlowQueries", "PostgresProbeLatencyHigh",
+            "PostgresLockWaiters", "PostgresIdleInTransaction", "PgvigilCollectorFailing"]
+alerts = re.findall(r"^\s*- alert: (\w+)", rules, re.M)
+anchors = {h.lower() for h in re.findall(r"^## (\w+)", runbooks, re.M)}
+problems = [a + ": not in the rules" for a in contract if a not in alerts]
+for block in re.split(r"^\s*- alert: ", rules, flags=re.M)[1:]:
+    name = block.split()[0]
+    url = re.search(r"runbook_url: \S+#(\w+)", block)
+    if not url or url.group(1) != name.lower() or name.lower() not in anchors:
+        problems.append(name + ": runbook_url does not point at its docs/runbooks.md section")
+    for key in ("severity:", "summary:", "description:"):
+        if key not in block:
+            problems.append(name + ": no " + key)
+    summary = re.search(r"summary: (.*)", block)
+    if summary and not summary.group(1).strip().endswith("."):
+        problems.append(name + ": summary does not end in a period")
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+echo "$((8 - failures)) passed, $failures failed"
 [[ $failures -eq 0 ]]
