@@ -15,7 +15,7 @@ idle=${2:-60}
 scrapes=${3:-300}
 
 scripts/install-deps.sh --bench
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGVIGIL_BUILD_TESTS=OFF >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)" --target pgvigil >/dev/null
 
 source scripts/lib-postgres.sh

@@ -96,7 +96,7 @@ struct Observations {
     double errors = 0;
   };
   struct Log {
-    bool configured = false;
+    bool available = false;       // the last poll of the log succeeded
     std::deque<LogDelta> window;  // ERROR, FATAL and PANIC lines per collection
     std::deque<LogError> recent;  // the last 100
   } log;

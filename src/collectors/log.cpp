@@ -11,6 +11,15 @@ constexpr std::size_t kMessageLength = 200;
 
 }  // namespace
 
+std::string IsoTimestamp(const std::string& log_time) {
+  // "2026-11-22 09:59:31.123 UTC" -> "2026-11-22T09:59:31Z". Other zones stay as written:
+  // turning a zone abbreviation into an offset needs the server's tz database.
+  if (log_time.size() >= 19 && log_time.ends_with(" UTC") && log_time[10] == ' ') {
+    return log_time.substr(0, 10) + "T" + log_time.substr(11, 8) + "Z";
+  }
+  return log_time;
+}
+
 LogCollector::LogCollector(const config::Target& target)
     : csv_(target.settings.log_source.format == "csvlog"),
       follower_(target.settings.log_source.path),
@@ -25,14 +34,15 @@ void LogCollector::Count(const LogRecord& record, CollectContext& context, doubl
   if (!kErrors.contains(record.severity)) return;
   errors += 1;
   auto& recent = context.observations.log.recent;
-  recent.push_back(
-      {record.time, record.severity, record.sqlstate, record.message.substr(0, kMessageLength)});
+  recent.push_back({IsoTimestamp(record.time), record.severity, record.sqlstate,
+                    record.message.substr(0, kMessageLength)});
   while (recent.size() > kRecentErrors) recent.pop_front();
 }
 
 void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   auto& log = context.observations.log;
-  log.configured = true;
+  // Until this poll succeeds the window may be stale: /health then uses the rollback ratio.
+  log.available = false;
   double errors = 0;
   const RecordSplitter::Sink on_record = [&](std::string_view record, bool truncated) {
     auto parsed = csv_ ? ParseCsvlog(record) : ParseJsonlog(record, truncated);
@@ -40,6 +50,7 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   };
   follower_.Poll([&](std::string_view bytes) { splitter_.Feed(bytes, on_record); },
                  [&] { splitter_.Flush(on_record); });
+  log.available = true;
   log.window.push_back({context.now, errors});
   while (!log.window.empty() && log.window.front().at < context.now - context.health_window) {
     log.window.pop_front();

@@ -30,4 +30,7 @@ class LogCollector final : public Collector {
   std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
 };
 
+// A log line's time as ISO 8601 in UTC when the server logs in UTC, else as the server wrote it.
+[[nodiscard]] std::string IsoTimestamp(const std::string& log_time);
+
 }  // namespace pgvigil::collectors

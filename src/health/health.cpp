@@ -59,7 +59,7 @@ struct ErrorRatio {
 
 // errors / (statements + errors) when the server log is read, else the rollback ratio.
 ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observations& obs) {
-  if (obs.log.configured && obs.statements.available) {
+  if (obs.log.available && obs.statements.available) {
     double errors = 0;
     double statements = 0;
     for (const auto& step : obs.log.window) errors += step.errors;
@@ -68,7 +68,7 @@ ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observa
     return {total > 0 ? errors / total : 0.0, "log", ""};
   }
   if (auto rollbacks = RollbackRatio(obs)) return {rollbacks, "rollbacks", ""};
-  if (obs.log.configured) {
+  if (obs.log.available) {
     return {std::nullopt, "", "needs statement counts: " + MissingData(input, "statements")};
   }
   return {std::nullopt, "",

@@ -48,6 +48,14 @@ for block in re.split(r"^\s*- alert: ", rules, flags=re.M)[1:]:
     summary = re.search(r"summary: (.*)", block)
     if summary and not summary.group(1).strip().endswith("."):
         problems.append(name + ": summary does not end in a period")
+for group in re.split(r"^  - name: ", rules, flags=re.M)[1:]:
+    count = len(re.findall(r"^\s*- (?:alert|record): ", group, re.M))
+    if count > 20:
+        problems.append("group %s has %d rules (at most 20)" % (group.split()[0], count))
+for window in re.findall(r"\[(\d+)([smh])\]", rules):
+    seconds = int(window[0]) * {"s": 1, "m": 60, "h": 3600}[window[1]]
+    if seconds < 60:
+        problems.append("rate window %s%s is under 4 scrapes at 15 s" % window)
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY

@@ -188,6 +188,7 @@ class ErrorRateTest(unittest.TestCase):
         self.assertEqual(recent[0]["severity"], "ERROR")
         self.assertEqual(recent[0]["sqlstate"], "22012")
         self.assertEqual(recent[0]["message"], "division by zero")
+        self.assertRegex(recent[0]["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
     def test_ten_percent_failing_from_jsonlog_is_critical(self):
         target, _ = self._run("jsonlog", 90, 10)

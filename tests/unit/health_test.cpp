@@ -149,7 +149,7 @@ TEST_F(HealthTest, ErrorRatioFromTheLogOverStatements) {
   input_.collectors.push_back({"statements", true, true, ""});
   observations_.statements.available = true;
   observations_.statements.window = {{now, 60, 600}, {now, 30, 300}};
-  observations_.log.configured = true;
+  observations_.log.available = true;
   observations_.log.window = {{now, 4}, {now, 6}};
   observations_.database = {{now, 95, 5, 1}};
   json target = EvaluateTarget(input_, config_);
@@ -203,7 +203,7 @@ TEST_F(HealthTest, SlowStatementsAndMeanQueryTime) {
 }
 
 TEST_F(HealthTest, RecentErrorsNewestFirst) {
-  observations_.log.configured = true;
+  observations_.log.available = true;
   observations_.log.recent = {{"t1", "ERROR", "22012", "division by zero"},
                               {"t2", "FATAL", "53300", "sorry, too many clients already"}};
   const json recent = EvaluateTarget(input_, config_)["errors"]["recent"];

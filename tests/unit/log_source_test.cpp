@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "collectors/log.h"
+
 namespace pgvigil::collectors {
 namespace {
 
@@ -77,6 +79,13 @@ TEST(ParseCsvlogTest, Fields) {
   EXPECT_EQ(record->message, "division by zero");
   EXPECT_EQ(record->time, "2026-11-22 10:00:00.000 UTC");
   EXPECT_FALSE(ParseCsvlog("just,a,few,fields"));
+}
+
+TEST(IsoTimestampTest, UtcBecomesIso8601) {
+  EXPECT_EQ(IsoTimestamp("2026-11-22 09:59:31.123 UTC"), "2026-11-22T09:59:31Z");
+  EXPECT_EQ(IsoTimestamp("2026-11-22 09:59:31 UTC"), "2026-11-22T09:59:31Z");
+  EXPECT_EQ(IsoTimestamp("2026-11-22 10:59:31.123 CET"), "2026-11-22 10:59:31.123 CET");
+  EXPECT_EQ(IsoTimestamp(""), "");
 }
 
 class FileFollowerTest : public ::testing::Test {
