@@ -33,6 +33,8 @@ Worker::Worker(config::Target target, config::Duration health_window)
       backoff_(kFirstBackoff),
       jitter_(std::random_device{}()),
       last_progress_(SteadyClock::now().time_since_epoch().count()) {
+  base_labels_.push_back({"target", target_.name});
+  for (const auto& [name, value] : target_.labels) base_labels_.push_back({name, value});
   for (const auto& info : collectors::CollectorTable()) {
     auto enabled = target_.settings.collectors.find(std::string(info.name));
     if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
@@ -82,6 +84,15 @@ std::shared_ptr<const TargetSnapshot> Worker::Snapshot() const {
 
 bool Worker::Connected() const { return session_ && session_->Usable(); }
 
+pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_token& stop) const {
+  return {target_.dsn,
+          target_.password,
+          target_.settings.connect_timeout,
+          target_.settings.query_timeout,
+          monitoring_session,
+          stop};
+}
+
 void Worker::Run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     Step(stop);
@@ -114,12 +125,7 @@ void Worker::Step(const std::stop_token& stop) {
 }
 
 void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
-  pg::ConnectOptions options{target_.dsn,
-                             target_.password,
-                             target_.settings.connect_timeout,
-                             target_.settings.query_timeout,
-                             true,
-                             stop};
+  const pg::ConnectOptions options = Options(/*monitoring_session=*/true, stop);
   try {
     session_ = pg::Connection::Open(options);
     DetectCapabilities();
@@ -192,23 +198,14 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
   entry.next_due += entry.interval;
   if (entry.next_due <= start) entry.next_due = start + entry.interval;
   const bool was_connected = Connected();
-  pg::ConnectOptions options{target_.dsn,
-                             target_.password,
-                             target_.settings.connect_timeout,
-                             target_.settings.query_timeout,
-                             false,
-                             stop};
+  const pg::ConnectOptions options = Options(/*monitoring_session=*/false, stop);
   collectors::CollectContext context{Connected() ? session_.get() : nullptr,
                                      target_,
                                      options,
                                      start,
                                      health_window_,
                                      observations_};
-  metrics::FamilySet out([&] {
-    metrics::Labels labels{{"target", target_.name}};
-    for (const auto& [name, value] : target_.labels) labels.push_back({name, value});
-    return labels;
-  }());
+  metrics::FamilySet out(base_labels_);
   context.own_queries = own_queries_;
   const std::uint64_t sent_before = was_connected ? session_->QueriesSent() : 0;
   entry.ran = true;
@@ -262,9 +259,7 @@ void Worker::Publish() {
   const auto& probe = observations_.probe;
   snapshot->up = Connected() && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
 
-  metrics::Labels base{{"target", target_.name}};
-  for (const auto& [name, value] : target_.labels) base.push_back({name, value});
-  metrics::FamilySet own(base);
+  metrics::FamilySet own(base_labels_);
   own.Gauge("pg_up", "1 if the last probe of the target succeeded.", {}, snapshot->up ? 1 : 0);
   if (observations_.capabilities.known) {
     own.Gauge("pgvigil_capability",

@@ -67,6 +67,8 @@ class Worker {
   void Run(const std::stop_token& stop);
   void Step(const std::stop_token& stop);
   bool Connected() const;
+  [[nodiscard]] pg::ConnectOptions Options(bool monitoring_session,
+                                           const std::stop_token& stop) const;
   void Connect(collectors::SteadyClock::time_point now, const std::stop_token& stop);
   void DetectCapabilities();
   void Disconnected(collectors::SteadyClock::time_point now);
@@ -76,6 +78,7 @@ class Worker {
 
   const config::Target target_;
   const config::Duration health_window_;
+  metrics::Labels base_labels_;  // target="<name>" and the target's constant labels
   std::vector<Scheduled> schedule_;
   std::unique_ptr<pg::Connection> session_;
   collectors::Observations observations_;
