@@ -46,6 +46,14 @@ export PGPASSWORD=demo-app-pw
 "$PGV_PGBIN/pgbench" -n -c 4 -j 2 -T 86400 -R 50 -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
   >/dev/null 2>&1 &
 pids+=($!)
+# A few failing requests (a duplicate key, as a retried insert gets), so the error ratio has
+# something to show.
+(while true; do
+   psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
+     -c "INSERT INTO pgbench_branches (bid, bbalance) VALUES (1, 0)" >/dev/null 2>&1 || true
+   sleep 2
+ done) &
+pids+=($!)
 # A forgotten transaction, and a slow query every half minute.
 (while true; do
    printf 'BEGIN;\nSELECT 1;\n\\! sleep 25\nCOMMIT;\n' |
