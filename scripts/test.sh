@@ -33,6 +33,11 @@ CREATE ROLE monitor LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor;
 CREATE ROLE plain LOGIN PASSWORD 'plain-pw';
 CREATE ROLE it_user LOGIN PASSWORD 'it-pw';
 CREATE DATABASE pgvigil_it OWNER it_user;
+-- Reads the server log through SQL (the log collector without log_source.path).
+CREATE ROLE logreader LOGIN PASSWORD 'logreader-pw' IN ROLE pg_monitor;
+GRANT EXECUTE ON FUNCTION pg_current_logfile(text) TO logreader;
+GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO logreader;
+GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO logreader;
 SQL
 pg_psql -d pgvigil_it -c "SET ROLE it_user" -c "CREATE TABLE it_locked (id int)"
 

@@ -21,9 +21,12 @@ std::string IsoTimestamp(const std::string& log_time) {
 }
 
 LogCollector::LogCollector(const config::Target& target)
-    : csv_(target.settings.log_source.format == "csvlog"),
-      follower_(target.settings.log_source.path),
-      splitter_(csv_, kMaxRecord) {
+    : csv_(target.settings.log_source.format == "csvlog"), splitter_(csv_, kMaxRecord) {
+  if (target.settings.log_source.path.empty()) {
+    server_.emplace(target.settings.log_source.format);
+  } else {
+    file_.emplace(target.settings.log_source.path);
+  }
   // One series per severity exists from the start, so sums over them are 0 rather than empty.
   for (const char* severity : {"WARNING", "ERROR", "FATAL", "PANIC"}) counts_[{severity, ""}];
 }
@@ -48,8 +51,13 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     auto parsed = csv_ ? ParseCsvlog(record) : ParseJsonlog(record, truncated);
     if (parsed) Count(*parsed, context, errors);
   };
-  follower_.Poll([&](std::string_view bytes) { splitter_.Feed(bytes, on_record); },
-                 [&] { splitter_.Flush(on_record); });
+  const auto data = [&](std::string_view bytes) { splitter_.Feed(bytes, on_record); };
+  const auto rotated = [&] { splitter_.Flush(on_record); };
+  if (server_) {
+    server_->Poll(*context.session, data, rotated);
+  } else {
+    file_->Poll(data, rotated);
+  }
   log.available = true;
   log.window.push_back({context.now, errors});
   while (!log.window.empty() && log.window.front().at < context.now - context.health_window) {

@@ -8,14 +8,15 @@
 
 namespace pgvigil::collectors {
 
-// Counts server log messages by severity and SQLSTATE class from log_source.path (jsonlog or
-// csvlog), and keeps the last 100 errors for /health. Reads a file, so it runs while the
-// database is unreachable too; it polls every probe_interval.
+// Counts server log messages by severity and SQLSTATE class (jsonlog or csvlog), and keeps the
+// last 100 errors for /health. With log_source.path it reads that file, and runs while the
+// database is unreachable too; without one it reads the server's current log through SQL
+// (ServerLogFollower). It polls every probe_interval.
 class LogCollector final : public Collector {
  public:
   explicit LogCollector(const config::Target& target);
 
-  [[nodiscard]] bool NeedsConnection() const override { return false; }
+  [[nodiscard]] bool NeedsConnection() const override { return server_.has_value(); }
   void Collect(CollectContext& context, metrics::FamilySet& out) override;
 
   static constexpr std::size_t kMaxRecord = 64 * 1024;
@@ -25,7 +26,8 @@ class LogCollector final : public Collector {
   void Count(const LogRecord& record, CollectContext& context, double& errors);
 
   bool csv_;
-  FileFollower follower_;
+  std::optional<FileFollower> file_;         // log_source.path is set
+  std::optional<ServerLogFollower> server_;  // otherwise
   RecordSplitter splitter_;
   std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
 };

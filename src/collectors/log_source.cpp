@@ -106,6 +106,86 @@ void FileFollower::Poll(const std::function<void(std::string_view)>& data,
   Poll(data, rotated);
 }
 
+std::string DecodeHexBytea(std::string_view text) {
+  if (!text.starts_with("\\x")) {
+    throw pg::Error(pg::ErrorKind::kQuery, "expected bytea in hex format");
+  }
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    throw pg::Error(pg::ErrorKind::kQuery, "bad hex digit in bytea");
+  };
+  std::string bytes;
+  bytes.reserve((text.size() - 2) / 2);
+  for (std::size_t i = 2; i + 1 < text.size(); i += 2) {
+    bytes += static_cast<char>(nibble(text[i]) * 16 + nibble(text[i + 1]));
+  }
+  return bytes;
+}
+
+namespace {
+
+std::string Quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+void ServerLogFollower::Poll(pg::Session& session,
+                             const std::function<void(std::string_view)>& data,
+                             const std::function<void()>& rotated) {
+  const pg::Rows current =
+      session.Query("SELECT pg_current_logfile(" + Quoted(format_) + ") AS path");
+  const auto& path = current.empty() ? std::optional<std::string>() : current.At(0, 0);
+  if (!path) {
+    throw pg::Error(pg::ErrorKind::kQuery, "the server writes no " + format_ +
+                                               " log (logging_collector, log_destination)");
+  }
+  if (!started_) {
+    const pg::Rows size =
+        session.Query("SELECT size FROM pg_stat_file(" + Quoted(*path) + ", true)");
+    path_ = *path;
+    offset_ = static_cast<std::int64_t>(size.empty() ? 0 : size.Number(0, 0).value_or(0));
+    started_ = true;
+    return;
+  }
+  if (*path != path_) {
+    ReadAvailable(session, data);  // the rest of the file the server just left
+    rotated();
+    path_ = *path;
+    offset_ = 0;
+  }
+  ReadAvailable(session, data);
+}
+
+void ServerLogFollower::ReadAvailable(pg::Session& session,
+                                      const std::function<void(std::string_view)>& data) {
+  std::int64_t read = 0;
+  while (read < kMaxPerPoll) {
+    const pg::Rows rows =
+        session.Query("SELECT (pg_stat_file(" + Quoted(path_) +
+                      ", true)).size AS size, pg_read_binary_file(" + Quoted(path_) + ", " +
+                      std::to_string(offset_) + ", " + std::to_string(kChunk) + ", true) AS chunk");
+    const auto size = rows.empty() ? std::nullopt : rows.Number(0, rows.Column("size"));
+    if (!size) return;  // gone: rotated away and removed
+    if (static_cast<std::int64_t>(*size) < offset_) {
+      offset_ = 0;  // truncated in place
+      continue;
+    }
+    const auto& hex = rows.At(0, rows.Column("chunk"));
+    if (!hex) return;
+    const std::string bytes = DecodeHexBytea(*hex);
+    if (bytes.empty()) return;
+    offset_ += static_cast<std::int64_t>(bytes.size());
+    read += static_cast<std::int64_t>(bytes.size());
+    data(bytes);
+    if (static_cast<std::int64_t>(bytes.size()) < kChunk) return;
+  }
+}
+
 std::optional<LogRecord> ParseJsonlog(std::string_view record, bool truncated) {
   if (record.empty()) return std::nullopt;
   LogRecord out;

@@ -235,10 +235,6 @@ class Reader {
                  }
                });
     if (target.name.empty()) Fail(node, path + ".name", "every target needs a name");
-    if (target.settings.collectors.at("log") && target.settings.log_source.path.empty()) {
-      Fail(node, path + ".log_source.path",
-           "the log collector is on but no log file is set (log_source.path)");
-    }
     return target;
   }
 

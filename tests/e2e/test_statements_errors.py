@@ -43,17 +43,21 @@ def collector_ok(agent, collector):
     return harness.sample(agent.metrics(), "pgvigil_collector_success", collector=collector) == 1
 
 
-def config_with(defaults, log_format=None):
+def config_with(defaults, log_format=None, through_server=False):
     settings = {"statements_interval": "1s", "database_interval": "1s", "statements_top_n": "20",
                 "slow_query_threshold": "200ms"}
     settings.update(defaults)
     extra = []
-    if log_format:
+    dsn = harness.dsn()
+    if through_server:
+        dsn = harness.dsn(user="logreader", password="logreader-pw")
+        extra = ["collectors: {log: true}", "log_source: {format: %s}" % log_format]
+    elif log_format:
         path = os.path.join(os.environ[LOG_DIR_ENV], "log",
                             "postgresql." + ("json" if log_format == "jsonlog" else "csv"))
         extra = ["collectors: {log: true}",
                  "log_source: {path: %s, format: %s}" % (path, log_format)]
-    return harness.config([("primary", harness.dsn()) + tuple(extra)], defaults=settings)
+    return harness.config([("primary", dsn) + tuple(extra)], defaults=settings)
 
 
 class StatementsTest(unittest.TestCase):
@@ -149,10 +153,11 @@ class ErrorRateTest(unittest.TestCase):
     def setUp(self):
         harness.require_environment(self)
 
-    def _run(self, log_format, ok, failing, between=None, other_statements=0):
+    def _run(self, log_format, ok, failing, between=None, other_statements=0,
+             through_server=False):
         """Runs `ok` good and `failing` failing statements; waits until the agent counted every
         error and reports exactly failing / (statements + failing)."""
-        agent = harness.Agent(config_with({}, log_format))
+        agent = harness.Agent(config_with({}, log_format, through_server))
         try:
             harness.wait_for(lambda: collector_ok(agent, "statements") and
                              collector_ok(agent, "log"), 10, what="collectors")
@@ -196,6 +201,12 @@ class ErrorRateTest(unittest.TestCase):
 
     def test_ten_percent_failing_from_csvlog_is_critical(self):
         target, _ = self._run("csvlog", 90, 10)
+        self.check(target, "critical", 0.1)
+
+    def test_errors_read_through_the_server_without_a_path(self):
+        # A role with pg_monitor and EXECUTE on pg_current_logfile, pg_stat_file and
+        # pg_read_binary_file, as docs/configuration.md says; no log file on the agent's host.
+        target, _ = self._run("jsonlog", 90, 10, through_server=True)
         self.check(target, "critical", 0.1)
 
     def test_two_percent_is_a_warning(self):

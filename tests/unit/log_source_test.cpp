@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "collectors/log.h"
+#include "fake_session.h"
 
 namespace pgvigil::collectors {
 namespace {
@@ -147,6 +149,86 @@ TEST_F(FileFollowerTest, FollowsCopyTruncate) {
 TEST_F(FileFollowerTest, MissingFileIsAnError) {
   FileFollower follower((dir_ / "absent.json").string());
   EXPECT_THROW(Read(follower), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace pgvigil::collectors
+
+namespace pgvigil::collectors {
+namespace {
+
+using testing::FakeSession;
+using testing::Row;
+
+std::string Hex(const std::string& bytes) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out = "\\x";
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+TEST(DecodeHexByteaTest, Bytes) {
+  EXPECT_EQ(DecodeHexBytea("\\x41420a"), "AB\n");
+  EXPECT_EQ(DecodeHexBytea("\\x"), "");
+  EXPECT_THROW((void)DecodeHexBytea("AB"), pg::Error);
+  EXPECT_THROW((void)DecodeHexBytea("\\xzz"), pg::Error);
+}
+
+// One poll of the server follower against canned answers: the current file, and for each file
+// its size and the bytes from the offset the follower asks for.
+class ServerLogFollowerTest : public ::testing::Test {
+ protected:
+  std::string Poll(const std::string& current, const std::map<std::string, std::string>& files) {
+    FakeSession session;
+    session.Respond("pg_current_logfile", pg::Rows({"path"}, {Row{current}}));
+    for (const auto& [name, content] : files) {
+      // The read names the offset; answer for the one this follower is at.
+      const std::string from = name == expected_path_ ? std::to_string(offset_) : "0";
+      session.Respond(
+          "pg_read_binary_file('" + name + "', " + from,
+          pg::Rows({"size", "chunk"},
+                   {Row{std::to_string(content.size()),
+                        Hex(content.substr(std::min(content.size(), std::stoul(from))))}}));
+      session.Respond("pg_read_binary_file('" + name + "'",
+                      pg::Rows({"size", "chunk"}, {Row{std::to_string(content.size()), "\\x"}}));
+      session.Respond("pg_stat_file('" + name + "', true)",
+                      pg::Rows({"size"}, {Row{std::to_string(content.size())}}));
+    }
+    std::string got;
+    follower_.Poll(
+        session, [&](std::string_view bytes) { got += bytes; }, [&] { got += "|ROTATED|"; });
+    return got;
+  }
+
+  ServerLogFollower follower_{"jsonlog"};
+  std::string expected_path_;
+  std::size_t offset_ = 0;
+};
+
+TEST_F(ServerLogFollowerTest, StartsAtTheEndThenReadsGrowthOnce) {
+  EXPECT_EQ(Poll("log/a.json", {{"log/a.json", "history\n"}}), "");
+  expected_path_ = "log/a.json";
+  offset_ = 8;
+  EXPECT_EQ(Poll("log/a.json", {{"log/a.json", "history\nnew line\n"}}), "new line\n");
+}
+
+TEST_F(ServerLogFollowerTest, FollowsRotationToANewName) {
+  (void)Poll("log/a.json", {{"log/a.json", "old\n"}});
+  expected_path_ = "log/a.json";
+  offset_ = 4;
+  EXPECT_EQ(Poll("log/b.json", {{"log/a.json", "old\nlast\n"}, {"log/b.json", "first\n"}}),
+            "last\n|ROTATED|first\n");
+}
+
+TEST_F(ServerLogFollowerTest, NoSuchLogIsAnError) {
+  FakeSession session;
+  session.Respond("pg_current_logfile", pg::Rows({"path"}, {Row{std::nullopt}}));
+  EXPECT_THROW(follower_.Poll(
+                   session, [](std::string_view) {}, [] {}),
+               pg::Error);
 }
 
 }  // namespace
