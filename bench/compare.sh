@@ -13,20 +13,9 @@ cd "$(dirname "$0")/.."
 statements=${1:-5600}
 duration=${2:-30}
 
-scripts/install-deps.sh --bench
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target pgvigil >/dev/null
-
-source scripts/lib-postgres.sh
-pids=()
+source bench/lib-bench.sh
 work=$(mktemp -d /tmp/pgvigil-compare.XXXXXX)
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  pg_cleanup
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_dirs+=("$work")
 pg_start "pg_stat_statements.max = 10000"
 pg_psql >/dev/null <<'SQL'
 CREATE EXTENSION pg_stat_statements;
@@ -64,12 +53,12 @@ targets:
 YAML
 build/pgvigil --config.file="$work/pgvigil.yaml" --web.listen-address="127.0.0.1:$agent_port" \
   --log.level=warn &
-pids+=($!)
+bench_pids+=($!)
 agent_pid=$!
 DATA_SOURCE_NAME=$(dsn exporter) prometheus-postgres-exporter \
   --extend.query-path="$work/exporter-queries.yaml" \
   --web.listen-address="127.0.0.1:$exporter_port" --log.level=warn >"$work/exporter.log" 2>&1 &
-pids+=($!)
+bench_pids+=($!)
 exporter_pid=$!
 sleep 3
 

@@ -14,18 +14,7 @@ targets=${1:-10}
 idle=${2:-60}
 scrapes=${3:-300}
 
-scripts/install-deps.sh --bench
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target pgvigil >/dev/null
-
-source scripts/lib-postgres.sh
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  pg_cleanup
-}
-trap cleanup EXIT
+source bench/lib-bench.sh
 # Each target gets its own loopback address, so the exporter's series (labelled by host:port)
 # do not collide; both agents watch the same addresses.
 addresses=$(seq -s, -f '127.0.0.%g' 1 "$targets")
@@ -47,12 +36,12 @@ agent_port=$(free_port)
 exporter_port=$(free_port)
 build/pgvigil --config.file="$config" --web.listen-address="127.0.0.1:$agent_port" \
   --log.level=warn &
-pids+=($!)
+bench_pids+=($!)
 agent_pid=$!
 DATA_SOURCE_NAME=$(IFS=,; echo "${dsns[*]}") prometheus-postgres-exporter \
   --no-collector.bgwriter --no-collector.database \
   --web.listen-address="127.0.0.1:$exporter_port" --log.level=warn >/dev/null 2>&1 &
-pids+=($!)
+bench_pids+=($!)
 exporter_pid=$!
 sleep 5
 
