@@ -124,6 +124,10 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(report["status"], "ok")
         self.assertRegex(report["checked_at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         self.assertGreater(report["agent"]["rss_bytes"], 0)
+        self.assertIsInstance(report["agent"]["rss_bytes"], int)
+        self.assertIsInstance(report["agent"]["cpu_seconds"], (int, float))
+        self.assertIsInstance(report["uptime_seconds"], int)
+        self.assertRegex(report["version"], r"^\d+\.\d+\.\d+$")
         target = report["targets"][0]
         self.assertEqual(target["name"], "primary")
         self.assertEqual(target["status"], "ok")
