@@ -15,6 +15,7 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kFirstBackoff{1000};
 constexpr milliseconds kMaxBackoff{30000};
+constexpr milliseconds kMaxSleep{5000};
 
 constexpr const char* kCapabilitiesSql =
     "SELECT pg_has_role(current_user, 'pg_monitor', 'USAGE') AS pg_monitor, "
@@ -96,7 +97,8 @@ pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_toke
 void Worker::Run(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     Step(stop);
-    auto wake = SteadyClock::time_point::max();
+    // Wake at least every kMaxSleep, so that progress shows even with nothing scheduled.
+    auto wake = SteadyClock::now() + kMaxSleep;
     for (const auto& entry : schedule_) wake = std::min(wake, entry.next_due);
     if (!Connected()) wake = std::min(wake, reconnect_at_);
     std::unique_lock lock(wake_mutex_);
