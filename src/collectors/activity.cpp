@@ -1,7 +1,6 @@
 #include "collectors/activity.h"
 
 #include <map>
-#include <tuple>
 
 namespace pgvigil::collectors {
 namespace {

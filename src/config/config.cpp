@@ -133,36 +133,35 @@ class Reader {
 
   void Settings(const YAML::Node& node, const std::string& key, const std::string& path,
                 TargetSettings& settings) const {
-    const std::string& full = path;
     if (key == "probe_interval") {
-      settings.probe_interval = PositiveDuration(node, full);
+      settings.probe_interval = PositiveDuration(node, path);
     } else if (key == "connect_probe_interval") {
-      settings.connect_probe_interval = DurationValue(node, full);
+      settings.connect_probe_interval = DurationValue(node, path);
     } else if (key == "activity_interval") {
-      settings.activity_interval = PositiveDuration(node, full);
+      settings.activity_interval = PositiveDuration(node, path);
     } else if (key == "database_interval") {
-      settings.database_interval = PositiveDuration(node, full);
+      settings.database_interval = PositiveDuration(node, path);
     } else if (key == "statements_interval") {
-      settings.statements_interval = PositiveDuration(node, full);
+      settings.statements_interval = PositiveDuration(node, path);
     } else if (key == "settings_interval") {
-      settings.settings_interval = PositiveDuration(node, full);
+      settings.settings_interval = PositiveDuration(node, path);
     } else if (key == "connect_timeout") {
-      settings.connect_timeout = PositiveDuration(node, full);
+      settings.connect_timeout = PositiveDuration(node, path);
     } else if (key == "query_timeout") {
-      settings.query_timeout = PositiveDuration(node, full);
+      settings.query_timeout = PositiveDuration(node, path);
     } else if (key == "slow_query_threshold") {
-      settings.slow_query_threshold = PositiveDuration(node, full);
+      settings.slow_query_threshold = PositiveDuration(node, path);
     } else if (key == "statements_top_n") {
-      settings.statements_top_n = Integer(node, full, 1, 10000);
+      settings.statements_top_n = Integer(node, path, 1, 10000);
     } else if (key == "collectors") {
       std::vector<std::string> names;
       for (const auto& info : collectors::CollectorTable()) names.emplace_back(info.name);
-      ForEachKey(node, full, names,
+      ForEachKey(node, path, names,
                  [&](const std::string& name, const YAML::Node& value, const std::string& p) {
                    settings.collectors[name] = Bool(value, p);
                  });
     } else if (key == "log_source") {
-      ForEachKey(node, full, {"path", "format"},
+      ForEachKey(node, path, {"path", "format"},
                  [&](const std::string& k, const YAML::Node& value, const std::string& p) {
                    if (k == "path") settings.log_source.path = String(value, p);
                    if (k == "format")

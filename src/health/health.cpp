@@ -58,7 +58,8 @@ struct ErrorRatio {
 };
 
 // errors / (statements + errors) when the server log is read, else the rollback ratio.
-ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observations& obs) {
+ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observations& obs,
+                             std::optional<double> rollback_ratio) {
   if (obs.log.available && obs.statements.available) {
     double errors = 0;
     double statements = 0;
@@ -67,7 +68,7 @@ ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observa
     const double total = statements + errors;
     return {total > 0 ? errors / total : 0.0, "log", ""};
   }
-  if (auto rollbacks = RollbackRatio(obs)) return {rollbacks, "rollbacks", ""};
+  if (rollback_ratio) return {rollback_ratio, "rollbacks", ""};
   if (obs.log.available) {
     return {std::nullopt, "", "needs statement counts: " + MissingData(input, "statements")};
   }
@@ -149,7 +150,8 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
                                                                  : "the target is unreachable"));
   }
 
-  const ErrorRatio ratio = ComputeErrorRatio(input, obs);
+  const std::optional<double> rollback_ratio = RollbackRatio(obs);
+  const ErrorRatio ratio = ComputeErrorRatio(input, obs, rollback_ratio);
   if (ratio.value) {
     checks.push_back(
         {{"name", "error_ratio"},
@@ -271,7 +273,7 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
        {{"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(config.window).count()},
         {"error_ratio", ratio.value ? json(Rounded(*ratio.value)) : json(nullptr)},
         {"error_ratio_source", ratio.value ? json(ratio.source) : json(nullptr)},
-        {"rollback_ratio", RollbackRatio(obs) ? json(Rounded(*RollbackRatio(obs))) : json(nullptr)},
+        {"rollback_ratio", rollback_ratio ? json(Rounded(*rollback_ratio)) : json(nullptr)},
         {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},
         {"probe_failures", obs.probe.failures.size()},
         {"recent", RecentErrorsJson(obs.log)}}},

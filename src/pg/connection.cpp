@@ -145,8 +145,6 @@ bool Connection::Usable() const { return conn_ && PQstatus(conn_.get()) == CONNE
 
 int Connection::ServerVersionNum() const { return conn_ ? PQserverVersion(conn_.get()) : 0; }
 
-int Connection::BackendPid() const { return conn_ ? PQbackendPID(conn_.get()) : 0; }
-
 void Connection::FailBroken(ErrorKind kind, const std::string& message) {
   conn_.reset();
   throw Error(kind, message);

@@ -45,7 +45,6 @@ class Connection final : public Session {
 
   // False once the connection broke or was closed after a deadline; it never recovers.
   [[nodiscard]] bool Usable() const;
-  [[nodiscard]] int BackendPid() const;
 
  private:
   struct Finisher {

@@ -77,7 +77,7 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(harness.sample(samples, "pgvigil_build_info"), 1)
         self.assertGreater(harness.sample(samples, "process_resident_memory_bytes"), 0)
 
-    def test_every_contract_metric_of_these_collectors_is_exported(self):
+    def test_every_contract_metric_is_exported(self):
         # Every DESIGN.md §5 name, with every collector on.
         contract = [
             "pg_up", "pg_probe_duration_seconds_bucket", "pg_probe_connect_duration_seconds_bucket",

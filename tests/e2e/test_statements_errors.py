@@ -14,7 +14,6 @@ sys.path.insert(0, os.path.join(harness.SOURCE_DIR, "scripts"))
 from workload import distinct_statements  # noqa: E402
 
 GENERATOR = ("it_user", "it-pw", "pgvigil_it")
-LOG_DIR_ENV = "PGVIGIL_TEST_PGDATA"
 
 
 def run_script(sql, user=GENERATOR[0], password=GENERATOR[1], dbname=GENERATOR[2]):
@@ -53,7 +52,7 @@ def config_with(defaults, log_format=None, through_server=False):
         dsn = harness.dsn(user="logreader", password="logreader-pw")
         extra = ["collectors: {log: true}", "log_source: {format: %s}" % log_format]
     elif log_format:
-        path = os.path.join(os.environ[LOG_DIR_ENV], "log",
+        path = os.path.join(harness.PGDATA, "log",
                             "postgresql." + ("json" if log_format == "jsonlog" else "csv"))
         extra = ["collectors: {log: true}",
                  "log_source: {path: %s, format: %s}" % (path, log_format)]
@@ -214,7 +213,7 @@ class ErrorRateTest(unittest.TestCase):
         self.check(target, "warn", 0.02)
 
     def test_rotation_mid_run_loses_and_duplicates_nothing(self):
-        log_dir = os.path.join(os.environ[LOG_DIR_ENV], "log")
+        log_dir = os.path.join(harness.PGDATA, "log")
 
         def rotate():
             for name in ("postgresql.json", "postgresql.csv", "postgresql.log"):
