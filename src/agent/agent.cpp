@@ -83,9 +83,12 @@ std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>&
   own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
             {{"version", kVersion}, {"revision", kRevision}}, 1);
   metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
-  std::vector<const std::vector<prometheus::MetricFamily>*> parts{&own.families()};
-  for (const auto& snapshot : snapshots) parts.push_back(&snapshot->families);
-  return metrics::Serialize(metrics::Merge(parts));
+  // Targets' series were serialized when their snapshots were published; only the agent's
+  // own few are serialized here.
+  const auto own_text = metrics::SerializeEach(own.families());
+  std::vector<const std::vector<metrics::SerializedFamily>*> parts{&own_text};
+  for (const auto& snapshot : snapshots) parts.push_back(&snapshot->exposition);
+  return metrics::Join(parts);
 }
 
 Agent::Agent(const config::Config& config) : started_(SteadyClock::now()) {

@@ -290,6 +290,7 @@ void Worker::Publish() {
   const auto own_families = own.Take();
   parts.insert(parts.begin(), &own_families);
   snapshot->families = metrics::Merge(parts);
+  snapshot->exposition = metrics::SerializeEach(snapshot->families);
 
   std::lock_guard lock(mutex_);
   snapshot_ = std::move(snapshot);

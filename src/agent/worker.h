@@ -20,7 +20,8 @@ struct TargetSnapshot {
   bool up = false;
   collectors::Observations observations;
   std::vector<health::CollectorStatus> collectors;
-  std::vector<prometheus::MetricFamily> families;  // every series of this target
+  std::vector<prometheus::MetricFamily> families;     // every series of this target
+  std::vector<metrics::SerializedFamily> exposition;  // the same, serialized once at publish
   config::Duration slow_query_threshold{};
   config::Duration probe_interval{};
   bool probe_enabled = true;

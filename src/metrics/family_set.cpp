@@ -3,6 +3,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <map>
+#include <string_view>
 
 namespace pgvigil::metrics {
 
@@ -59,8 +60,41 @@ std::vector<prometheus::MetricFamily> Merge(
   return merged;
 }
 
-std::string Serialize(const std::vector<prometheus::MetricFamily>& families) {
-  return prometheus::TextSerializer().Serialize(families);
+std::vector<SerializedFamily> SerializeEach(const std::vector<prometheus::MetricFamily>& families) {
+  const prometheus::TextSerializer serializer;
+  std::vector<SerializedFamily> out;
+  out.reserve(families.size());
+  for (const auto& family : families) {
+    std::string text = serializer.Serialize({family});
+    std::size_t header_end = 0;
+    while (header_end < text.size() && text[header_end] == '#') {
+      const auto newline = text.find('\n', header_end);
+      header_end = newline == std::string::npos ? text.size() : newline + 1;
+    }
+    out.push_back({family.name, text.substr(0, header_end), text.substr(header_end)});
+  }
+  return out;
+}
+
+std::string Join(const std::vector<const std::vector<SerializedFamily>*>& parts) {
+  std::vector<std::pair<const SerializedFamily*, std::string>> joined;
+  std::map<std::string_view, std::size_t> index;
+  std::size_t size = 0;
+  for (const auto* part : parts) {
+    for (const auto& family : *part) {
+      auto [it, inserted] = index.try_emplace(family.name, joined.size());
+      if (inserted) joined.emplace_back(&family, std::string());
+      joined[it->second].second += family.samples;
+      size += family.samples.size();
+    }
+  }
+  std::string text;
+  text.reserve(size + joined.size() * 128);
+  for (const auto& [first, samples] : joined) {
+    text += first->header;
+    text += samples;
+  }
+  return text;
 }
 
 }  // namespace pgvigil::metrics

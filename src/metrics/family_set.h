@@ -40,7 +40,21 @@ class FamilySet {
 [[nodiscard]] std::vector<prometheus::MetricFamily> Merge(
     const std::vector<const std::vector<prometheus::MetricFamily>*>& parts);
 
-// Prometheus text format 0.0.4, serialized by prometheus-cpp.
-[[nodiscard]] std::string Serialize(const std::vector<prometheus::MetricFamily>& families);
+// One family in text format, split so that several parts can share one HELP/TYPE header.
+struct SerializedFamily {
+  std::string name;
+  std::string header;   // its "# HELP" and "# TYPE" lines
+  std::string samples;  // its sample lines
+};
+
+// Serializes each family on its own (prometheus-cpp), once, where the data is produced: a
+// target's worker does it when it publishes a snapshot, so that a scrape only joins text.
+[[nodiscard]] std::vector<SerializedFamily> SerializeEach(
+    const std::vector<prometheus::MetricFamily>& families);
+
+// Prometheus text format 0.0.4: the same text prometheus-cpp gives for Merge() of the families
+// the parts were made from. Each family name once, with its header from the first part that has
+// it, then every part's samples.
+[[nodiscard]] std::string Join(const std::vector<const std::vector<SerializedFamily>*>& parts);
 
 }  // namespace pgvigil::metrics

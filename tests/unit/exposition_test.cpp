@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -51,7 +52,13 @@ TEST(ExpositionTest, MatchesGoldenFile) {
     collectors::SettingsCollector(target).Collect(context, out);
     per_target.push_back(out.Take());
   }
-  const std::string text = metrics::Serialize(metrics::Merge({&per_target[0], &per_target[1]}));
+  // What /metrics sends: each target serialized on its own, then joined.
+  const auto first = metrics::SerializeEach(per_target[0]);
+  const auto second = metrics::SerializeEach(per_target[1]);
+  const std::string text = metrics::Join({&first, &second});
+  // Exactly what prometheus-cpp gives for the merged families in one pass.
+  EXPECT_EQ(text, prometheus::TextSerializer().Serialize(
+                      metrics::Merge({&per_target[0], &per_target[1]})));
   if (std::getenv("PGVIGIL_UPDATE_GOLDEN") != nullptr) {
     std::ofstream(kGolden) << text;
     GTEST_SKIP() << "golden file rewritten";
