@@ -90,7 +90,7 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
     if (!count) continue;
     const std::string db = rows.Text(row, datname);
     const std::string row_state = rows.Text(row, state);
-    out.Gauge("pg_stat_activity_count",
+    out.Gauge("pg_stat_activity_sessions",
               "Client backends by database, user and state, the agent's own excluded.",
               {{"datname", db}, {"usename", rows.Text(row, usename)}, {"state", row_state}},
               *count);
@@ -113,10 +113,10 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
     connections.slow_active += row_slow;
   }
   for (const auto& [db, per_db] : databases) {
-    out.Gauge("pg_stat_activity_waiting_count",
+    out.Gauge("pg_stat_activity_lock_waiters",
               "Active client backends waiting on a heavyweight lock.", {{"datname", db}},
               per_db.waiting);
-    out.Gauge("pg_stat_activity_slow_count",
+    out.Gauge("pg_stat_activity_slow_queries",
               "Active queries running longer than slow_query_threshold.", {{"datname", db}},
               per_db.slow);
     if (per_db.longest_query) {

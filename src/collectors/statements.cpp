@@ -295,7 +295,7 @@ std::vector<StatementsCollector::Key> StatementsCollector::Publish(CollectContex
   std::sort(slow.begin(), slow.end(),
             [](const auto& a, const auto& b) { return a.second.mean_ms > b.second.mean_ms; });
   if (slow.size() > kTopSlow) slow.resize(kTopSlow);
-  out.Gauge("pg_stat_statements_slow_count",
+  out.Gauge("pg_stat_statements_slow_statements",
             "Statements whose mean execution time over the last interval exceeded "
             "slow_query_threshold.",
             {}, slow_last_interval);

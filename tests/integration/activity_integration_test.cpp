@@ -68,14 +68,14 @@ TEST_F(ActivityIntegrationTest, CountsEverySessionStateExactly) {
 
   const auto families = Collect(*monitor);
   auto count = [&](const std::string& state) {
-    return SampleValue(families, "pg_stat_activity_count",
+    return SampleValue(families, "pg_stat_activity_sessions",
                        {{"datname", kDb}, {"usename", "it_user"}, {"state", state}});
   };
   EXPECT_EQ(count("idle"), 2);
   EXPECT_EQ(count("idle in transaction"), 2);
   EXPECT_EQ(count("active"), 2);
-  EXPECT_EQ(SampleValue(families, "pg_stat_activity_waiting_count", {{"datname", kDb}}), 1);
-  EXPECT_EQ(SampleValue(families, "pg_stat_activity_slow_count", {{"datname", kDb}}), 2);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_lock_waiters", {{"datname", kDb}}), 1);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_slow_queries", {{"datname", kDb}}), 2);
   EXPECT_GE(
       *SampleValue(families, "pg_stat_activity_max_query_duration_seconds", {{"datname", kDb}}),
       1.5);
@@ -83,7 +83,7 @@ TEST_F(ActivityIntegrationTest, CountsEverySessionStateExactly) {
                          {{"datname", kDb}, {"state", "idle in transaction"}}),
             1.5);
   // The agent's own session is left out of the states...
-  EXPECT_FALSE(SampleValue(families, "pg_stat_activity_count",
+  EXPECT_FALSE(SampleValue(families, "pg_stat_activity_sessions",
                            {{"usename", "monitor"}, {"state", "active"}}));
   // ...but counted in connection usage, as the server counts it.
   const auto truth =

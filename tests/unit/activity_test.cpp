@@ -74,13 +74,13 @@ TEST_F(ActivityTest, AggregatesStatesDatabasesAndLimits) {
   EXPECT_EQ(SampleValue(families, "pg_connections_max"), 97);
   EXPECT_EQ(SampleValue(families, "pg_connections_used"), 14);
   EXPECT_EQ(SampleValue(families, "pg_in_recovery"), 0);
-  EXPECT_EQ(SampleValue(families, "pg_stat_activity_count",
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_sessions",
                         {{"datname", "app"}, {"usename", "web"}, {"state", "idle"}}),
             8);
-  EXPECT_EQ(SampleCount(families, "pg_stat_activity_count"), 4u);
-  EXPECT_EQ(SampleValue(families, "pg_stat_activity_waiting_count", {{"datname", "app"}}), 1);
-  EXPECT_EQ(SampleValue(families, "pg_stat_activity_waiting_count", {{"datname", "other"}}), 0);
-  EXPECT_EQ(SampleValue(families, "pg_stat_activity_slow_count", {{"datname", "app"}}), 2);
+  EXPECT_EQ(SampleCount(families, "pg_stat_activity_sessions"), 4u);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_lock_waiters", {{"datname", "app"}}), 1);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_lock_waiters", {{"datname", "other"}}), 0);
+  EXPECT_EQ(SampleValue(families, "pg_stat_activity_slow_queries", {{"datname", "app"}}), 2);
   EXPECT_EQ(
       SampleValue(families, "pg_stat_activity_max_query_duration_seconds", {{"datname", "app"}}),
       4.0);
@@ -112,7 +112,7 @@ TEST_F(ActivityTest, OnlyTheAgentConnected) {
   const auto families = Collect(session);
   EXPECT_EQ(SampleValue(families, "pg_connections_used"), 1);
   EXPECT_EQ(SampleValue(families, "pg_in_recovery"), 1);
-  EXPECT_EQ(SampleCount(families, "pg_stat_activity_count"), 0u);
+  EXPECT_EQ(SampleCount(families, "pg_stat_activity_sessions"), 0u);
   EXPECT_THAT(session.queries().at(0), HasSubstr("('reserved_connections')"));
 }
 

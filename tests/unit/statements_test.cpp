@@ -169,7 +169,7 @@ TEST_F(StatementsTest, SlowStatementsAndTheAgentsOwn) {
   Poll({{"20", "1", 10, 100}, {"10", "900", 10, 10}});
   const auto families = Poll({{"20", "1", 12, 700}, {"10", "900", 30, 10000}});
   // Statement 1: 600 ms over 2 calls = 300 ms mean > 100 ms. 900 is the agent's own (marker).
-  EXPECT_EQ(SampleValue(families, "pg_stat_statements_slow_count"), 1);
+  EXPECT_EQ(SampleValue(families, "pg_stat_statements_slow_statements"), 1);
   const auto& view = observations_.statements;
   EXPECT_TRUE(view.available);
   EXPECT_EQ(view.over_threshold, 1u);
