@@ -25,25 +25,6 @@ cmake --build "$build" -j "$(nproc)"
 # shellcheck source=scripts/lib-postgres.sh
 source scripts/lib-postgres.sh
 trap pg_cleanup EXIT
-pg_start "pg_stat_statements.max = 10000"
-pg_psql <<'SQL'
-ALTER ROLE postgres PASSWORD 'postgres-pw';
-CREATE EXTENSION pg_stat_statements;
-CREATE ROLE monitor LOGIN PASSWORD 'monitor-pw' IN ROLE pg_monitor;
-CREATE ROLE plain LOGIN PASSWORD 'plain-pw';
-CREATE ROLE it_user LOGIN PASSWORD 'it-pw';
-CREATE DATABASE pgvigil_it OWNER it_user;
--- Reads the server log through SQL (the log collector without log_source.path).
-CREATE ROLE logreader LOGIN PASSWORD 'logreader-pw' IN ROLE pg_monitor;
-GRANT EXECUTE ON FUNCTION pg_current_logfile(text) TO logreader;
-GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO logreader;
-GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO logreader;
-SQL
-pg_psql -d pgvigil_it -c "SET ROLE it_user" -c "CREATE TABLE it_locked (id int)"
-
-export PGVIGIL_TEST_HOST=127.0.0.1
-export PGVIGIL_TEST_PORT=$PGV_PGPORT
-export PGVIGIL_TEST_PGDATA=$PGV_PGDATA PGVIGIL_TEST_PGBIN=$PGV_PGBIN PGVIGIL_TEST_PGLOG=$PGV_PGLOG
-export PGVIGIL_TEST_SOCKET=$PGV_PGHOST
+pg_start_test_server
 
 ctest --test-dir "$build" --output-on-failure --timeout 900 "$@"

@@ -203,6 +203,10 @@ Page Agent::Index() const {
     auto snapshot = worker->Snapshot();
     json target = TargetJson(*snapshot, state->health);
     const std::string name = HtmlEscape(snapshot->name);
+    std::string reasons;
+    for (const auto& reason : target["reasons"]) {
+      reasons += "<li>" + HtmlEscape(reason.get<std::string>()) + "</li>";
+    }
     rows += "<tr><td><a href=\"/health?target=" + name + "\">" + name + "</a></td><td class=\"" +
             target["status"].get<std::string>() + "\">" + target["status"].get<std::string>() +
             "</td><td>" +
@@ -216,22 +220,20 @@ Page Agent::Index() const {
             "</td><td>" +
             (target["latency_ms"]["p95"].is_null() ? std::string("-")
                                                    : target["latency_ms"]["p95"].dump() + " ms") +
-            "</td><td>" +
-            HtmlEscape(target["last_error"].is_null() ? std::string()
-                                                      : target["last_error"].get<std::string>()) +
-            "</td></tr>\n";
+            "</td><td><ul class=\"reasons\">" + reasons + "</ul></td></tr>\n";
   }
   std::string body =
       "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pgvigil</title>\n"
       "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
-      ".ok{color:#1a7f37}.degraded{color:#9a6700}.down{color:#cf222e}</style></head><body>\n"
+      "ul.reasons{margin:0;padding-left:1.2em}.ok{color:#1a7f37}.degraded{color:#9a6700}.down{"
+      "color:#cf222e}</style></head><body>\n"
       "<h1>pgvigil " +
       std::string(kVersion) +
       "</h1>\n<p><a href=\"/metrics\">/metrics</a> · <a href=\"/health\">/health</a> · "
       "<a href=\"/health/live\">/health/live</a> · <a "
       "href=\"/health/ready\">/health/ready</a></p>\n"
       "<table><tr><th>target</th><th>status</th><th>server</th><th>connections</th>"
-      "<th>probe p95</th><th>last error</th></tr>\n" +
+      "<th>probe p95</th><th>why (checks that are not ok)</th></tr>\n" +
       rows + "</table>\n</body></html>\n";
   return {200, "text/html; charset=utf-8", std::move(body)};
 }

@@ -85,13 +85,14 @@ std::shared_ptr<const TargetSnapshot> Worker::Snapshot() const {
 
 bool Worker::Connected() const { return session_ && session_->Usable(); }
 
-pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_token& stop) const {
+pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_token& stop) {
   return {target_.dsn,
           target_.password,
           target_.settings.connect_timeout,
           target_.settings.query_timeout,
           monitoring_session,
-          stop};
+          stop,
+          &own_load_};
 }
 
 void Worker::Run(const std::stop_token& stop) {
@@ -206,10 +207,9 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
                                      options,
                                      start,
                                      health_window_,
-                                     observations_};
+                                     observations_,
+                                     own_load_};
   metrics::FamilySet out(base_labels_);
-  context.own_queries = own_queries_;
-  const std::uint64_t sent_before = was_connected ? session_->QueriesSent() : 0;
   entry.ran = true;
   try {
     if (entry.collector->NeedsConnection() && context.session == nullptr) {
@@ -241,7 +241,6 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
       if (db_error->kind() != pg::ErrorKind::kConnect) observations_.last_error = error.what();
     }
   }
-  if (was_connected && session_) own_queries_ += session_->QueriesSent() - sent_before;
   entry.duration_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   if (was_connected && !Connected()) Disconnected(SteadyClock::now());
 }

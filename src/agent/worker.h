@@ -68,8 +68,7 @@ class Worker {
   void Run(const std::stop_token& stop);
   void Step(const std::stop_token& stop);
   bool Connected() const;
-  [[nodiscard]] pg::ConnectOptions Options(bool monitoring_session,
-                                           const std::stop_token& stop) const;
+  [[nodiscard]] pg::ConnectOptions Options(bool monitoring_session, const std::stop_token& stop);
   void Connect(collectors::SteadyClock::time_point now, const std::stop_token& stop);
   void DetectCapabilities();
   void Disconnected(collectors::SteadyClock::time_point now);
@@ -87,7 +86,7 @@ class Worker {
   config::Duration backoff_;
   bool connect_failing_logged_ = false;
   bool ever_connected_ = false;
-  std::uint64_t own_queries_ = 0;  // queries sent on monitoring sessions, for DatabaseCollector
+  pg::OwnLoad own_load_;  // every statement this worker sent, on any of its connections
   std::mt19937 jitter_;
 
   mutable std::mutex mutex_;  // guards snapshot_

@@ -1,5 +1,6 @@
 #include "collectors/activity.h"
 
+#include <cstdio>
 #include <map>
 
 namespace pgvigil::collectors {
@@ -16,13 +17,27 @@ struct PerDatabase {
 std::string ActivitySql(int server_version_num, config::Duration slow_threshold) {
   const std::string reserved =
       server_version_num >= 160000 ? " - current_setting('reserved_connections')::int" : "";
+  // A role without pg_monitor sees other roles' backends with backend_type and state NULL, but
+  // with their database and user: those are client backends too (background processes have no
+  // user, physical walsenders no database), and they hold connection slots all the same.
+  const std::string client_backend =
+      "(backend_type = 'client backend' OR (backend_type IS NULL AND datid IS NOT NULL AND "
+      "usesysid IS NOT NULL))";
+  // Seconds as a plain number: a typed literal (interval '1 s') would change how
+  // pg_stat_statements shows this statement, and the agent's own-load accounting needs to
+  // recognise it (pg::Fingerprint).
+  char threshold[32];
+  std::snprintf(threshold, sizeof threshold, "%.3f",
+                std::chrono::duration<double>(slow_threshold).count());
   return "WITH limits AS (\n"
          "  SELECT current_setting('max_connections')::int\n"
          "       - current_setting('superuser_reserved_connections')::int" +
          reserved +
          " AS usable,\n"
          "       (SELECT count(*) FROM pg_stat_activity\n"
-         "         WHERE backend_type = 'client backend') AS used,\n"
+         "         WHERE " +
+         client_backend +
+         ") AS used,\n"
          "       pg_is_in_recovery() AS in_recovery\n"
          "), groups AS (\n"
          "  SELECT coalesce(datname, '') AS datname, coalesce(usename, '') AS usename,\n"
@@ -32,11 +47,14 @@ std::string ActivitySql(int server_version_num, config::Duration slow_threshold)
          "         max(extract(epoch FROM now() - xact_start)) AS oldest_xact_seconds,\n"
          "         max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active')"
          " AS longest_query_seconds,\n"
-         "         count(*) FILTER (WHERE state = 'active' AND now() - query_start > interval '" +
-         std::to_string(slow_threshold.count()) +
-         " milliseconds') AS slow\n"
+         "         count(*) FILTER (WHERE state = 'active' AND"
+         " extract(epoch FROM now() - query_start) > " +
+         threshold +
+         ") AS slow\n"
          "  FROM pg_stat_activity\n"
-         "  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()\n"
+         "  WHERE " +
+         client_backend +
+         " AND pid <> pg_backend_pid()\n"
          "  GROUP BY 1, 2, 3\n"
          ")\n"
          "SELECT * FROM limits LEFT JOIN groups ON true";
@@ -109,6 +127,7 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
     if (row_state == "active") connections.active += *count;
     if (row_state == "idle") connections.idle += *count;
     if (row_state.starts_with("idle in transaction")) connections.idle_in_transaction += *count;
+    if (row_state == "unknown") connections.hidden += *count;
     connections.waiting += row_waiting;
     connections.slow_active += row_slow;
   }

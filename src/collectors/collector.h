@@ -38,6 +38,7 @@ struct Observations {
     double idle_in_transaction = 0;
     double waiting = 0;
     double slow_active = 0;
+    double hidden = 0;  // other roles' sessions whose state the monitoring role may not see
     bool in_recovery = false;
   } connections;
 
@@ -55,8 +56,9 @@ struct Observations {
     bool pg_stat_statements = false;
   } capabilities;
 
-  // pg_stat_database deltas per collection, the agent's own transactions left out.
+  // pg_stat_database deltas per collection over (from, at], the agent's own transactions left out.
   struct DatabaseDelta {
+    SteadyClock::time_point from;
     SteadyClock::time_point at;
     double commits = 0;
     double rollbacks = 0;
@@ -72,14 +74,21 @@ struct Observations {
     double mean_ms = 0;
     std::string query;  // truncated to 200 characters
   };
-  // pg_stat_statements deltas per collection, the agent's own statements left out.
+  // pg_stat_statements calls per collection over (from, at], split by kind (DESIGN §5a): the
+  // application's work, its pools' housekeeping, and the agent's own statements.
   struct StatementsDelta {
+    SteadyClock::time_point from;
     SteadyClock::time_point at;
-    double calls = 0;
-    double exec_ms = 0;
+    double work_calls = 0;
+    double work_ms = 0;
+    double housekeeping_calls = 0;
+    double housekeeping_ms = 0;
+    double agent_calls = 0;
+    double agent_ms = 0;
   };
   struct Statements {
     bool available = false;
+    std::string unavailable;  // why not, in words an operator can act on
     std::deque<StatementsDelta> window;
     std::size_t over_threshold = 0;  // mean over the health window above the threshold
     std::vector<SlowStatement> top;  // the slowest of those, at most 10
@@ -91,13 +100,17 @@ struct Observations {
     std::string sqlstate;
     std::string message;
   };
+  // ERROR, FATAL and PANIC lines per collection over (from, at]: the agent's own (by its
+  // application_name) apart from everyone else's.
   struct LogDelta {
+    SteadyClock::time_point from;
     SteadyClock::time_point at;
     double errors = 0;
+    double agent_errors = 0;
   };
   struct Log {
-    bool available = false;       // the last poll of the log succeeded
-    std::deque<LogDelta> window;  // ERROR, FATAL and PANIC lines per collection
+    bool available = false;  // the last poll of the log succeeded
+    std::deque<LogDelta> window;
     std::deque<LogError> recent;  // the last 100
   } log;
 
@@ -111,8 +124,8 @@ struct CollectContext {
   SteadyClock::time_point now;
   config::Duration health_window;
   Observations& observations;
-  // Queries the agent has run on the monitoring session since it connected (its own load).
-  std::uint64_t own_queries = 0;
+  // Everything the agent has run against this target (DESIGN §5a).
+  const pg::OwnLoad& own_load;
 };
 
 // Turns one view of the server into metric families. Collectors own their state across runs

@@ -71,22 +71,27 @@ void DatabaseCollector::Collect(CollectContext& context, metrics::FamilySet& out
     }
   }
 
-  // Window deltas for /health, without the agent's own transactions: each of its queries on the
-  // monitoring session commits one.
-  const std::uint64_t own_queries = context.own_queries;
+  // Window deltas for /health, without the agent's own transactions: each statement it sends
+  // is one transaction, committed if it completed and rolled back if it failed.
+  const pg::OwnLoad::Counts own = context.own_load.Total();
   if (previous_) {
     auto delta = [](double now, double before) { return now >= before ? now - before : now; };
+    auto less_own = [](double value, std::uint64_t own_now, std::uint64_t own_before) {
+      const double own_delta = static_cast<double>(own_now - own_before);
+      return value > own_delta ? value - own_delta : 0;
+    };
     Observations::DatabaseDelta step;
+    step.from = previous_at_;
     step.at = context.now;
-    step.commits = delta(totals.commits, previous_->commits);
-    const double own = static_cast<double>(own_queries - previous_own_queries_);
-    step.commits = step.commits > own ? step.commits - own : 0;
-    step.rollbacks = delta(totals.rollbacks, previous_->rollbacks);
+    step.commits = less_own(delta(totals.commits, previous_->commits), own.ok, previous_own_.ok);
+    step.rollbacks =
+        less_own(delta(totals.rollbacks, previous_->rollbacks), own.failed, previous_own_.failed);
     step.deadlocks = delta(totals.deadlocks, previous_->deadlocks);
     context.observations.database.push_back(step);
   }
   previous_ = totals;
-  previous_own_queries_ = own_queries;
+  previous_at_ = context.now;
+  previous_own_ = own;
   while (!context.observations.database.empty() &&
          context.observations.database.front().at < context.now - context.health_window) {
     context.observations.database.pop_front();

@@ -21,7 +21,8 @@ class DatabaseCollector final : public Collector {
     double deadlocks = 0;
   };
   std::optional<Totals> previous_;
-  std::uint64_t previous_own_queries_ = 0;
+  SteadyClock::time_point previous_at_{};
+  pg::OwnLoad::Counts previous_own_;
 };
 
 // PostgreSQL 14 added the sessions_* columns.

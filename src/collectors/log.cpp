@@ -29,13 +29,22 @@ LogCollector::LogCollector(const config::Target& target)
   }
   // One series per severity exists from the start, so sums over them are 0 rather than empty.
   for (const char* severity : {"WARNING", "ERROR", "FATAL", "PANIC"}) counts_[{severity, ""}];
+  errors_by_source_["application"];
+  errors_by_source_["agent"];
 }
 
-void LogCollector::Count(const LogRecord& record, CollectContext& context, double& errors) {
+void LogCollector::Count(const LogRecord& record, CollectContext& context,
+                         Observations::LogDelta& step) {
   if (!kCounted.contains(record.severity)) return;
   counts_[{record.severity, record.sqlstate.substr(0, 2)}] += 1;
   if (!kErrors.contains(record.severity)) return;
-  errors += 1;
+  if (record.application_name == pg::kApplicationName) {
+    step.agent_errors += 1;
+    errors_by_source_["agent"] += 1;
+    return;
+  }
+  step.errors += 1;
+  errors_by_source_["application"] += 1;
   auto& recent = context.observations.log.recent;
   recent.push_back({IsoTimestamp(record.time), record.severity, record.sqlstate,
                     record.message.substr(0, kMessageLength)});
@@ -46,10 +55,10 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   auto& log = context.observations.log;
   // Until this poll succeeds the window may be stale: /health then uses the rollback ratio.
   log.available = false;
-  double errors = 0;
+  Observations::LogDelta step{previous_poll_, context.now};
   const RecordSplitter::Sink on_record = [&](std::string_view record, bool truncated) {
     auto parsed = csv_ ? ParseCsvlog(record) : ParseJsonlog(record, truncated);
-    if (parsed) Count(*parsed, context, errors);
+    if (parsed) Count(*parsed, context, step);
   };
   const auto data = [&](std::string_view bytes) { splitter_.Feed(bytes, on_record); };
   const auto rotated = [&] { splitter_.Flush(on_record); };
@@ -59,7 +68,9 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     file_->Poll(data, rotated);
   }
   log.available = true;
-  log.window.push_back({context.now, errors});
+  // The first poll starts at the end of the log: it counts nothing and covers nothing.
+  if (previous_poll_ != SteadyClock::time_point{}) log.window.push_back(step);
+  previous_poll_ = context.now;
   while (!log.window.empty() && log.window.front().at < context.now - context.health_window) {
     log.window.pop_front();
   }
@@ -67,6 +78,12 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     out.Counter("pg_log_messages_total",
                 "Server log messages by severity and SQLSTATE class (its first two characters).",
                 {{"severity", key.first}, {"sqlstate_class", key.second}}, count);
+  }
+  for (const auto& [source, count] : errors_by_source_) {
+    out.Counter("pgvigil_log_errors_total",
+                "ERROR, FATAL and PANIC log lines: the application's, and the agent's own (by "
+                "its application_name).",
+                {{"source", source}}, count);
   }
 }
 

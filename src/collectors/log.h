@@ -9,9 +9,10 @@
 namespace pgvigil::collectors {
 
 // Counts server log messages by severity and SQLSTATE class (jsonlog or csvlog), and keeps the
-// last 100 errors for /health. With log_source.path it reads that file, and runs while the
-// database is unreachable too; without one it reads the server's current log through SQL
-// (ServerLogFollower). It polls every probe_interval.
+// last 100 errors for /health. Errors logged by sessions named like the agent's
+// (application_name "pgvigil") are its own: counted apart, never in the error ratio. With
+// log_source.path it reads that file, and runs while the database is unreachable too; without one
+// it reads the server's current log through SQL (ServerLogFollower). It polls every probe_interval.
 class LogCollector final : public Collector {
  public:
   explicit LogCollector(const config::Target& target);
@@ -23,13 +24,15 @@ class LogCollector final : public Collector {
   static constexpr std::size_t kRecentErrors = 100;
 
  private:
-  void Count(const LogRecord& record, CollectContext& context, double& errors);
+  void Count(const LogRecord& record, CollectContext& context, Observations::LogDelta& step);
 
   bool csv_;
   std::optional<FileFollower> file_;         // log_source.path is set
   std::optional<ServerLogFollower> server_;  // otherwise
   RecordSplitter splitter_;
   std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
+  std::map<std::string, double> errors_by_source_;                // application, agent
+  SteadyClock::time_point previous_poll_{};
 };
 
 // A log line's time as ISO 8601 in UTC when the server logs in UTC, else as the server wrote it.

@@ -196,6 +196,7 @@ std::optional<LogRecord> ParseJsonlog(std::string_view record, bool truncated) {
       out.severity = json.value("error_severity", "");
       out.sqlstate = json.value("state_code", "");
       out.message = json.value("message", "");
+      out.application_name = json.value("application_name", "");
       if (out.severity.empty()) return std::nullopt;
       return out;
     }
@@ -206,13 +207,15 @@ std::optional<LogRecord> ParseJsonlog(std::string_view record, bool truncated) {
   out.time = ScanJsonString(record, "timestamp").value_or("");
   out.sqlstate = ScanJsonString(record, "state_code").value_or("");
   out.message = ScanJsonString(record, "message").value_or("");
+  out.application_name = ScanJsonString(record, "application_name").value_or("");
   return out;
 }
 
 std::optional<LogRecord> ParseCsvlog(std::string_view record) {
   std::vector<std::string> fields(1);
   bool quoted = false;
-  for (std::size_t i = 0; i < record.size() && fields.size() <= 14; ++i) {
+  constexpr std::size_t kApplicationName = 22;
+  for (std::size_t i = 0; i < record.size() && fields.size() <= kApplicationName + 1; ++i) {
     const char c = record[i];
     if (quoted) {
       if (c == '"' && i + 1 < record.size() && record[i + 1] == '"') {
@@ -232,7 +235,9 @@ std::optional<LogRecord> ParseCsvlog(std::string_view record) {
     }
   }
   if (fields.size() < 13 || fields[11].empty()) return std::nullopt;
-  LogRecord out{fields[0], fields[11], fields[12], fields.size() > 13 ? fields[13] : ""};
+  if (fields.size() > kApplicationName + 1) fields.resize(kApplicationName + 1);
+  LogRecord out{fields[0], fields[11], fields[12], fields.size() > 13 ? fields[13] : "",
+                fields.size() > kApplicationName ? fields[kApplicationName] : ""};
   return out;
 }
 

@@ -91,16 +91,18 @@ class ServerLogFollower {
 
 struct LogRecord {
   std::string time;
-  std::string severity;  // ERROR, FATAL, ...
-  std::string sqlstate;  // may be empty
-  std::string message;   // never the statement or its parameters
+  std::string severity;          // ERROR, FATAL, ...
+  std::string sqlstate;          // may be empty
+  std::string message;           // never the statement or its parameters
+  std::string application_name;  // of the session that logged it; "" when unknown
 };
 
 // One jsonlog record (PostgreSQL 15+). A truncated or malformed record still yields its
 // severity and SQLSTATE when they are in the kept part (they come early in each line).
 [[nodiscard]] std::optional<LogRecord> ParseJsonlog(std::string_view record, bool truncated);
 
-// One csvlog record: fields 1 (time), 12 (severity), 13 (SQLSTATE), 14 (message).
+// One csvlog record: fields 1 (time), 12 (severity), 13 (SQLSTATE), 14 (message) and 23
+// (application_name).
 [[nodiscard]] std::optional<LogRecord> ParseCsvlog(std::string_view record);
 
 }  // namespace pgvigil::collectors

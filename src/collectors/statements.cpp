@@ -1,6 +1,9 @@
 #include "collectors/statements.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <functional>
 #include <limits>
 #include <set>
 
@@ -11,77 +14,146 @@ namespace {
 constexpr double kScoreDecay = 0.7;
 // The statement whose queryid the role may not see (NULL): never exported on its own.
 constexpr std::int64_t kHiddenQueryId = std::numeric_limits<std::int64_t>::min();
-constexpr std::size_t kTextLength = 200;
-constexpr std::size_t kTextsPerPoll = 500;
+constexpr std::size_t kDisplayLength = 200;
+// Enough to fingerprint any statement of the agent's; longer texts never match one.
+constexpr std::size_t kMatchLength = 4096;
 constexpr std::size_t kTopSlow = 10;
-constexpr std::string_view kOwnMarker = "/* pgvigil */";
-
-const std::set<std::string> kMissingExtension = {"42883", "42P01", "55000"};
 
 std::uint32_t ToOid(const std::optional<double>& value) {
   return value ? static_cast<std::uint32_t>(*value) : 0;
 }
 
+// "1.10" -> 110.
+int ExtensionVersion(const std::string& text) {
+  const auto dot = text.find('.');
+  try {
+    const int major = std::stoi(text.substr(0, dot));
+    const int minor = dot == std::string::npos ? 0 : std::stoi(text.substr(dot + 1));
+    return major * 100 + minor;
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+std::string QuoteIdentifier(const std::string& name) {
+  std::string quoted = "\"";
+  for (const char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::size_t Hash(const std::string& text) { return std::hash<std::string>{}(text); }
+
 }  // namespace
 
-std::string StatementsSql(int server_version_num) {
+std::string StatementsSql(int server_version_num, const std::string& schema,
+                          int extension_version) {
   const char* exec = server_version_num >= 130000 ? "total_exec_time" : "total_time";
-  return std::string("SELECT userid, dbid, queryid, calls, ") + exec +
-         " AS exec_ms, rows FROM pg_stat_statements(false)";
+  const std::string since = extension_version >= 111 ? ", stats_since" : "";
+  return std::string("SELECT userid, dbid, queryid, calls, ") + exec + " AS exec_ms, rows" + since +
+         " FROM " + schema + "pg_stat_statements(false)";
 }
 
 StatementsCollector::StatementsCollector(const config::Target& target)
     : top_n_(target.settings.statements_top_n),
-      slow_threshold_ms_(static_cast<double>(target.settings.slow_query_threshold.count())) {}
-
-void StatementsCollector::ReadInfo(pg::Session& session, bool& reset_all) {
-  const int version = session.ServerVersionNum();
-  std::string sql =
-      "SELECT current_setting('pg_stat_statements.max', true) AS max, "
-      "(SELECT oid FROM pg_roles WHERE rolname = current_user) AS own_userid, "
-      "(SELECT oid FROM pg_database WHERE datname = current_database()) AS own_dbid";
-  if (version >= 140000) sql += ", dealloc, stats_reset FROM pg_stat_statements_info";
-  const pg::Rows info = session.Query(sql);
-  if (info.empty()) throw pg::Error(pg::ErrorKind::kQuery, "pg_stat_statements_info is empty");
-  max_ = info.Number(0, info.Column("max"));
-  own_userid_ = ToOid(info.Number(0, info.Column("own_userid")));
-  own_dbid_ = ToOid(info.Number(0, info.Column("own_dbid")));
-  if (version >= 140000) {
-    dealloc_ = info.Number(0, info.Column("dealloc"));
-    auto reset = info.At(0, info.Column("stats_reset"));
-    reset_all = stats_reset_.has_value() && reset != stats_reset_;
-    stats_reset_ = reset;
+      slow_threshold_ms_(static_cast<double>(target.settings.slow_query_threshold.count())) {
+  for (std::string statement : target.settings.housekeeping_statements) {
+    const bool prefix = statement.ends_with(" *");
+    if (prefix) statement.resize(statement.size() - 2);
+    housekeeping_.push_back({pg::Fingerprint(statement), prefix});
   }
+}
+
+bool StatementsCollector::IsHousekeeping(const std::string& fingerprint) const {
+  return std::any_of(housekeeping_.begin(), housekeeping_.end(), [&](const Pattern& pattern) {
+    return fingerprint == pattern.fingerprint ||
+           (pattern.prefix && fingerprint.starts_with(pattern.fingerprint + " "));
+  });
+}
+
+std::optional<StatementsCollector::Extension> StatementsCollector::Detect(pg::Session& session,
+                                                                          std::string& why) {
+  // Catalog lookups only: nothing here can fail on a server without the extension.
+  const pg::Rows rows = session.Query(
+      "SELECT (SELECT oid FROM pg_roles WHERE rolname = current_user) AS own_userid, "
+      "(SELECT oid FROM pg_database WHERE datname = current_database()) AS own_dbid, "
+      "current_setting('pg_stat_statements.max', true) AS max, "
+      "(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+      "WHERE e.extname = 'pg_stat_statements') AS schema, "
+      "(SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS version");
+  if (rows.empty()) throw pg::Error(pg::ErrorKind::kQuery, "the catalog lookup returned no row");
+  own_userid_ = ToOid(rows.Number(0, rows.Column("own_userid")));
+  own_dbid_ = ToOid(rows.Number(0, rows.Column("own_dbid")));
+  const auto& schema = rows.At(0, rows.Column("schema"));
+  const auto& max = rows.At(0, rows.Column("max"));
+  if (!schema) {
+    why =
+        "pg_stat_statements is not installed in the monitored database "
+        "(CREATE EXTENSION pg_stat_statements)";
+    return std::nullopt;
+  }
+  if (!max) {
+    why =
+        "pg_stat_statements is installed but its library is not loaded (add it to "
+        "shared_preload_libraries and restart the server)";
+    return std::nullopt;
+  }
+  max_ = rows.Number(0, rows.Column("max"));
+  return Extension{QuoteIdentifier(*schema) + ".",
+                   ExtensionVersion(rows.Text(0, rows.Column("version")))};
+}
+
+bool StatementsCollector::ReadInfo(pg::Session& session, const Extension& extension) {
+  // pg_stat_statements_info exists from extension version 1.9 (PostgreSQL 14).
+  if (extension.version < 109) return false;
+  const pg::Rows info = session.Query("SELECT dealloc, stats_reset FROM " + extension.schema +
+                                      "pg_stat_statements_info");
+  if (info.empty()) return false;
+  dealloc_ = info.Number(0, info.Column("dealloc"));
+  const auto reset = info.At(0, info.Column("stats_reset"));
+  const bool reset_all = stats_reset_.has_value() && reset != stats_reset_;
+  stats_reset_ = reset;
+  return reset_all;
 }
 
 void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   pg::Session& session = *context.session;
   auto& view = context.observations.statements;
   view.available = false;
-  bool reset_all = false;
-  pg::Rows rows;
-  try {
-    ReadInfo(session, reset_all);
-    rows = session.Query(StatementsSql(session.ServerVersionNum()));
-  } catch (const pg::Error& error) {
-    if (!kMissingExtension.contains(error.sqlstate())) throw;
-    context.observations.capabilities.pg_stat_statements = false;
-    throw pg::Error(pg::ErrorKind::kQuery,
-                    "pg_stat_statements is not available in the monitored database (" +
-                        std::string(error.what()) +
-                        "); CREATE EXTENSION pg_stat_statements, with the library in "
-                        "shared_preload_libraries");
+  std::string why;
+  const auto extension = Detect(session, why);
+  context.observations.capabilities.pg_stat_statements = extension.has_value();
+  if (!extension) {
+    view.unavailable = why;
+    view.window.clear();
+    if (was_available_) spdlog::info("target {}: {}", context.target.name, why);
+    was_available_ = false;
+    // Counting starts again from the extension's return, with a baseline of its own.
+    baseline_done_ = false;
+    statements_.clear();
+    return;
   }
-  context.observations.capabilities.pg_stat_statements = true;
+  if (!was_available_)
+    spdlog::info("target {}: pg_stat_statements is available", context.target.name);
+  was_available_ = true;
+  view.unavailable.clear();
+
+  bool reset_all = ReadInfo(session, *extension);
+  // What the agent ran up to this read: everything it counts, and nothing after it.
+  const pg::OwnLoad::ByFingerprint own_now = context.own_load.Statements();
+  const pg::Rows rows = session.Query(
+      StatementsSql(session.ServerVersionNum(), extension->schema, extension->version));
 
   // Sum rows of one key: on 14+ a statement can appear as top-level and as nested.
   std::map<Key, Counters> current;
+  std::map<Key, std::optional<std::string>> since;
   const std::size_t userid = rows.Column("userid");
   const std::size_t dbid = rows.Column("dbid");
   const std::size_t queryid = rows.Column("queryid");
   const std::size_t calls = rows.Column("calls");
   const std::size_t exec_ms = rows.Column("exec_ms");
   const std::size_t row_count = rows.Column("rows");
+  const bool has_since = extension->version >= 111;
+  const std::size_t stats_since = has_since ? rows.Column("stats_since") : 0;
   for (std::size_t row = 0; row < rows.size(); ++row) {
     Key key{ToOid(rows.Number(row, userid)), ToOid(rows.Number(row, dbid)), kHiddenQueryId};
     if (const auto& id = rows.At(row, queryid)) key.queryid = std::stoll(*id);
@@ -89,15 +161,32 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     sum.calls += rows.Number(row, calls).value_or(0);
     sum.exec_ms += rows.Number(row, exec_ms).value_or(0);
     sum.rows += rows.Number(row, row_count).value_or(0);
+    if (has_since) {
+      auto& entry_since = since[key];
+      entry_since = std::max(entry_since, rows.At(row, stats_since));
+    }
   }
   tracked_ = static_cast<double>(rows.size());
 
+  // Without stats_reset (12, 13), a full reset shows as most statements counting backwards.
+  if (extension->version < 109 && baseline_done_) {
+    std::size_t common = 0;
+    std::size_t backwards = 0;
+    for (const auto& [key, now] : current) {
+      auto it = statements_.find(key);
+      if (it == statements_.end()) continue;
+      ++common;
+      if (now.calls < it->second.last.calls) ++backwards;
+    }
+    reset_all = backwards > 0 && 2 * backwards >= common;
+  }
+
   // Names for oids not seen before.
-  std::map<std::uint32_t, std::string> databases;
-  std::map<std::uint32_t, std::string> roles;
   const bool need_names = std::any_of(current.begin(), current.end(), [&](const auto& entry) {
     return !statements_.contains(entry.first);
   });
+  std::map<std::uint32_t, std::string> databases;
+  std::map<std::uint32_t, std::string> roles;
   if (need_names) {
     const pg::Rows names = session.Query(
         "SELECT 'd' AS kind, oid, datname AS name FROM pg_database "
@@ -107,35 +196,20 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
       into[ToOid(names.Number(row, 1))] = names.Text(row, 2);
     }
   }
-
-  const bool baseline = !baseline_done_;
   for (auto it = statements_.begin(); it != statements_.end();) {
     it = current.contains(it->first) ? std::next(it) : statements_.erase(it);  // evicted
   }
+  std::set<Key> added;
   for (const auto& [key, now] : current) {
     auto [it, is_new] = statements_.try_emplace(key);
-    Statement& statement = it->second;
-    if (is_new) {
-      statement.datname = databases[key.dbid];
-      statement.user = roles[key.userid];
-    }
-    if (baseline) {
-      statement.delta = {};
-    } else if (is_new || reset_all || now.calls < statement.last.calls ||
-               now.exec_ms < statement.last.exec_ms || now.rows < statement.last.rows) {
-      statement.delta = now;  // everything it has counted is new since the last poll
-    } else {
-      statement.delta = {now.calls - statement.last.calls, now.exec_ms - statement.last.exec_ms,
-                         now.rows - statement.last.rows};
-    }
-    statement.last = now;
-    statement.score = statement.score * kScoreDecay + statement.delta.exec_ms;
-    if (statement.delta.calls > 0) statement.recent.emplace_back(context.now, statement.delta);
-    std::erase_if(statement.recent, [&](const auto& step) {
-      return step.first < context.now - context.health_window;
-    });
+    if (!is_new) continue;
+    it->second.datname = databases[key.dbid];
+    it->second.user = roles[key.userid];
+    added.insert(key);
   }
 
+  const bool baseline = !baseline_done_;
+  ComputeDeltas(current, since, added, reset_all, baseline);
   UpdateExportedSet(baseline);
   for (const auto& [key, statement] : statements_) {
     const Counters& add = baseline ? statement.last : statement.delta;
@@ -150,33 +224,148 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     into->exec_ms += add.exec_ms;
     into->rows += add.rows;
   }
-  baseline_done_ = true;
 
-  // Texts: to recognise the agent's own statements, and for the slowest ones /health lists.
-  std::vector<Key> wanted;
-  for (const auto& [key, statement] : statements_) {
-    if (!statement.own && key.userid == own_userid_ && key.dbid == own_dbid_ &&
-        key.queryid != kHiddenQueryId) {
-      wanted.push_back(key);
+  Observations::StatementsDelta step{previous_poll_, context.now};
+  if (!baseline) {
+    double unmatched_calls = 0;
+    double unmatched_ms = 0;
+    AttributeOwn(session, *extension, own_now, unmatched_calls, unmatched_ms);
+    // Texts of the busiest statements not yet classified.
+    std::vector<std::pair<double, Key>> busiest;
+    for (const auto& [key, statement] : statements_) {
+      if (key.queryid == kHiddenQueryId || texts_.contains(key)) continue;
+      const double others = statement.delta.calls - statement.own_delta.calls;
+      if (others > 0) busiest.emplace_back(others, key);
     }
+    std::sort(busiest.begin(), busiest.end(), std::greater<>());
+    std::vector<Key> wanted;
+    for (const auto& [count, key] : busiest) wanted.push_back(key);
+    FetchTexts(session, *extension, wanted);
+
+    for (auto& [key, statement] : statements_) {
+      const Counters& d = statement.delta;
+      const Counters& own = statement.own_delta;
+      step.agent_calls += own.calls;
+      step.agent_ms += own.exec_ms;
+      const auto text = texts_.find(key);
+      const bool housekeeping = text != texts_.end() && text->second.housekeeping;
+      (housekeeping ? step.housekeeping_calls : step.work_calls) += d.calls - own.calls;
+      (housekeeping ? step.housekeeping_ms : step.work_ms) += d.exec_ms - own.exec_ms;
+      const Counters others{d.calls - own.calls, d.exec_ms - own.exec_ms, d.rows - own.rows};
+      if (others.calls > 0) statement.recent.emplace_back(context.now, others);
+    }
+    // The agent's statements whose entry was not found are still the agent's, not work.
+    const double take_calls = std::min(unmatched_calls, step.work_calls);
+    const double take_ms = std::min(unmatched_ms, step.work_ms);
+    step.work_calls -= take_calls;
+    step.work_ms -= take_ms;
+    step.agent_calls += take_calls;
+    step.agent_ms += take_ms;
   }
-  FetchTexts(session, wanted);
   for (auto& [key, statement] : statements_) {
-    if (statement.own) continue;
-    if (key.userid != own_userid_ || key.dbid != own_dbid_) {
-      statement.own = false;
-    } else if (auto text = texts_.find(key); text != texts_.end()) {
-      statement.own = text->second.starts_with(kOwnMarker);
-    }
+    std::erase_if(statement.recent, [&](const auto& entry) {
+      return entry.first < context.now - context.health_window;
+    });
   }
-  const std::vector<Key> slowest = Publish(context, out);
-  FetchTexts(session, slowest);
-  for (std::size_t i = 0; i < slowest.size(); ++i) view.top[i].query = texts_[slowest[i]];
+  own_before_ = own_now;
+  previous_poll_ = context.now;
+  baseline_done_ = true;
+  if (!baseline) view.window.push_back(step);
+  while (!view.window.empty() && view.window.front().at < context.now - context.health_window) {
+    view.window.pop_front();
+  }
+
+  const std::vector<Key> slowest = Publish(context, out, step);
+  FetchTexts(session, *extension, slowest);
+  for (std::size_t i = 0; i < slowest.size(); ++i) {
+    auto text = texts_.find(slowest[i]);
+    if (text != texts_.end()) view.top[i].query = text->second.display;
+  }
   // Only texts of statements still tracked are kept: the cache is bounded like the view.
   for (auto it = texts_.begin(); it != texts_.end();) {
     it = statements_.contains(it->first) ? std::next(it) : texts_.erase(it);
   }
   view.available = true;
+}
+
+void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
+                                        const std::map<Key, std::optional<std::string>>& since,
+                                        const std::set<Key>& added, bool reset_all, bool baseline) {
+  for (const auto& [key, counters] : current) {
+    Statement& statement = statements_.at(key);
+    const auto entry_since = since.find(key);
+    const bool recreated = entry_since != since.end() && statement.stats_since.has_value() &&
+                           entry_since->second != statement.stats_since;
+    const bool is_new = added.contains(key);
+    if (baseline) {
+      statement.delta = {};
+    } else if (is_new || reset_all || recreated || counters.calls < statement.last.calls ||
+               counters.exec_ms < statement.last.exec_ms || counters.rows < statement.last.rows) {
+      statement.delta = counters;  // everything it has counted is new since the last poll
+    } else {
+      statement.delta = {counters.calls - statement.last.calls,
+                         counters.exec_ms - statement.last.exec_ms,
+                         counters.rows - statement.last.rows};
+    }
+    if (entry_since != since.end()) statement.stats_since = entry_since->second;
+    statement.last = counters;
+    statement.own_delta = {};
+    statement.score = statement.score * kScoreDecay + statement.delta.exec_ms;
+  }
+}
+
+void StatementsCollector::AttributeOwn(pg::Session& session, const Extension& extension,
+                                       const pg::OwnLoad::ByFingerprint& own_now,
+                                       double& unmatched_calls, double& unmatched_ms) {
+  // What the agent ran since the last read, by fingerprint.
+  std::map<std::size_t, std::pair<double, double>> pending;  // hash -> (calls, client ms)
+  double smallest = std::numeric_limits<double>::max();
+  for (const auto& [fingerprint, counts] : own_now) {
+    const auto before = own_before_.find(fingerprint);
+    const pg::OwnLoad::Counts previous =
+        before == own_before_.end() ? pg::OwnLoad::Counts{} : before->second;
+    const double calls = static_cast<double>(counts.ok - previous.ok);
+    if (calls <= 0) continue;
+    pending[Hash(fingerprint)] = {calls, (counts.seconds - previous.seconds) * 1000};
+    smallest = std::min(smallest, calls);
+  }
+  if (pending.empty()) return;
+
+  auto own_entries = [&](auto&& visit) {
+    for (auto& [key, statement] : statements_) {
+      if (key.userid == own_userid_ && key.dbid == own_dbid_ && key.queryid != kHiddenQueryId) {
+        visit(key, statement);
+      }
+    }
+  };
+  // Texts of the role's entries that could hold the agent's statements and are not known yet.
+  std::vector<std::pair<double, Key>> candidates;
+  own_entries([&](const Key& key, const Statement& statement) {
+    if (!texts_.contains(key) && statement.delta.calls >= smallest) {
+      candidates.emplace_back(statement.delta.calls, key);
+    }
+  });
+  std::sort(candidates.begin(), candidates.end(), std::greater<>());
+  std::vector<Key> wanted;
+  for (const auto& [count, key] : candidates) wanted.push_back(key);
+  FetchTexts(session, extension, wanted);
+
+  own_entries([&](const Key& key, Statement& statement) {
+    const auto text = texts_.find(key);
+    if (text == texts_.end()) return;
+    auto it = pending.find(text->second.fingerprint);
+    if (it == pending.end() || statement.delta.calls <= 0) return;
+    const double calls = std::min(it->second.first, statement.delta.calls);
+    // Time: the entry's mean per call, exact when the entry holds only the agent's calls.
+    const double share = calls / statement.delta.calls;
+    statement.own_delta = {calls, statement.delta.exec_ms * share, statement.delta.rows * share};
+    it->second.first -= calls;
+    if (it->second.first <= 0) pending.erase(it);
+  });
+  for (const auto& [hash, left] : pending) {
+    unmatched_calls += left.first;
+    unmatched_ms += left.second;
+  }
 }
 
 void StatementsCollector::UpdateExportedSet(bool baseline) {
@@ -223,30 +412,38 @@ void StatementsCollector::UpdateExportedSet(bool baseline) {
   }
 }
 
-void StatementsCollector::FetchTexts(pg::Session& session, const std::vector<Key>& wanted) {
-  std::string ids;
-  std::size_t count = 0;
-  for (const Key& key : wanted) {
-    if (texts_.contains(key) || count >= kTextsPerPoll) continue;
-    ids += (ids.empty() ? "" : ",") + std::to_string(key.queryid);
-    ++count;
-  }
-  if (ids.empty()) return;
+void StatementsCollector::FetchTexts(pg::Session& session, const Extension& extension,
+                                     std::vector<Key> wanted) {
+  std::erase_if(wanted, [&](const Key& key) {
+    return key.queryid == kHiddenQueryId || texts_.contains(key);
+  });
+  if (wanted.size() > kTextsPerPoll) wanted.resize(kTextsPerPoll);
+  if (wanted.empty()) return;
+  std::set<std::int64_t> ids;
+  for (const Key& key : wanted) ids.insert(key.queryid);
+  std::string list;
+  for (const std::int64_t id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
   // One array constant, so this statement keeps one queryid however many ids it asks for.
-  const pg::Rows rows = session.Query(
-      "SELECT userid, dbid, queryid, left(query, " + std::to_string(kTextLength) +
-      ") AS query FROM pg_stat_statements(true) WHERE queryid = ANY('{" + ids + "}'::bigint[])");
+  const pg::Rows rows =
+      session.Query("SELECT userid, dbid, queryid, left(query, " + std::to_string(kMatchLength) +
+                    ") AS query FROM " + extension.schema +
+                    "pg_stat_statements(true) WHERE queryid = ANY('{" + list + "}'::bigint[])");
   for (std::size_t row = 0; row < rows.size(); ++row) {
     const auto& id = rows.At(row, 2);
     if (!id) continue;
-    Key key{ToOid(rows.Number(row, 0)), ToOid(rows.Number(row, 1)), std::stoll(*id)};
-    texts_[key] = rows.Text(row, 3);
+    const Key key{ToOid(rows.Number(row, 0)), ToOid(rows.Number(row, 1)), std::stoll(*id)};
+    if (!statements_.contains(key)) continue;
+    const std::string query = rows.Text(row, 3);
+    const std::string fingerprint = pg::Fingerprint(query);
+    texts_[key] = {query.substr(0, kDisplayLength), Hash(fingerprint), IsHousekeeping(fingerprint)};
   }
-  for (const Key& key : wanted) texts_.try_emplace(key);  // not returned: do not ask again
+  // Asked for and not returned (evicted meanwhile, or hidden from this role): not asked again
+  // while tracked. Keys beyond this poll's cap were not asked, and stay unknown.
+  for (const Key& key : wanted) texts_.try_emplace(key);
 }
 
-std::vector<StatementsCollector::Key> StatementsCollector::Publish(CollectContext& context,
-                                                                   metrics::FamilySet& out) {
+std::vector<StatementsCollector::Key> StatementsCollector::Publish(
+    CollectContext& context, metrics::FamilySet& out, const Observations::StatementsDelta& step) {
   for (const auto& [key, series] : exported_) {
     const metrics::Labels labels{{"datname", series.datname},
                                  {"user", series.user},
@@ -268,22 +465,34 @@ std::vector<StatementsCollector::Key> StatementsCollector::Publish(CollectContex
     out.Counter("pg_stat_statements_rows_total", "", labels, totals.rows);
   }
 
-  // Slow statements, the agent's own left out: by the last interval for the gauge, by the
+  kinds_["work"].calls += step.work_calls;
+  kinds_["work"].seconds += step.work_ms / 1000;
+  kinds_["housekeeping"].calls += step.housekeeping_calls;
+  kinds_["housekeeping"].seconds += step.housekeeping_ms / 1000;
+  kinds_["agent"].calls += step.agent_calls;
+  kinds_["agent"].seconds += step.agent_ms / 1000;
+  for (const auto& [kind, totals] : kinds_) {
+    out.Counter("pgvigil_statements_total",
+                "pg_stat_statements calls by kind: the application's work, its pools' "
+                "housekeeping, the agent's own.",
+                {{"kind", kind}}, totals.calls);
+    out.Counter("pgvigil_statement_seconds_total", "Execution time of those calls, in seconds.",
+                {{"kind", kind}}, totals.seconds);
+  }
+
+  // Slow statements, the agent's own calls left out: by the last interval for the gauge, by the
   // health window for /health.
   double slow_last_interval = 0;
-  Observations::StatementsDelta window_step{context.now, 0, 0};
   std::vector<std::pair<Key, Observations::SlowStatement>> slow;
   std::size_t over_threshold = 0;
   for (const auto& [key, statement] : statements_) {
-    if (statement.own.value_or(false)) continue;
-    const Counters& d = statement.delta;
-    if (d.calls > 0 && d.exec_ms / d.calls > slow_threshold_ms_) slow_last_interval += 1;
-    window_step.calls += d.calls;
-    window_step.exec_ms += d.exec_ms;
+    const double others = statement.delta.calls - statement.own_delta.calls;
+    const double others_ms = statement.delta.exec_ms - statement.own_delta.exec_ms;
+    if (others > 0 && others_ms / others > slow_threshold_ms_) slow_last_interval += 1;
     Counters window;
-    for (const auto& [at, step] : statement.recent) {
-      window.calls += step.calls;
-      window.exec_ms += step.exec_ms;
+    for (const auto& [at, recent] : statement.recent) {
+      window.calls += recent.calls;
+      window.exec_ms += recent.exec_ms;
     }
     if (window.calls <= 0 || window.exec_ms / window.calls <= slow_threshold_ms_) continue;
     ++over_threshold;
@@ -310,10 +519,6 @@ std::vector<StatementsCollector::Key> StatementsCollector::Publish(CollectContex
   }
 
   auto& view = context.observations.statements;
-  view.window.push_back(window_step);
-  while (!view.window.empty() && view.window.front().at < context.now - context.health_window) {
-    view.window.pop_front();
-  }
   view.over_threshold = over_threshold;
   view.top.clear();
   std::vector<Key> keys;

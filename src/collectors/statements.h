@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,15 @@ namespace pgvigil::collectors {
 // hysteresis so series do not churn; everything else goes to one queryid="other" series per
 // (datname, user). Every delta lands in exactly one series, so sums over queryid equal the
 // server's totals and every exported counter only grows.
+//
+// Every delta is also split by kind (DESIGN §5a): `agent` is exactly what the agent's own load
+// says it ran (pg::OwnLoad), taken out of the entry it landed in, so an application statement
+// that shares the entry (a pool's SELECT 1 under the same role) keeps its calls; `housekeeping`
+// is what matches housekeeping_statements; the rest is the application's `work`. Texts are read
+// only for the statements with the most calls that lack one, and cached while tracked.
+//
+// The extension is looked up (pg_extension, and the library loaded) before every poll, so the
+// agent never queries it where it is missing and starts by itself once it appears.
 class StatementsCollector final : public Collector {
  public:
   explicit StatementsCollector(const config::Target& target);
@@ -22,6 +33,8 @@ class StatementsCollector final : public Collector {
 
   // Polls a statement stays exported after leaving the top N.
   static constexpr int kHysteresisPolls = 10;
+  // Statement texts read per query at most.
+  static constexpr std::size_t kTextsPerPoll = 200;
 
  private:
   struct Key {
@@ -36,15 +49,21 @@ class StatementsCollector final : public Collector {
     double rows = 0;
   };
   struct Statement {
-    Counters last;     // the server's values at the last poll
-    Counters delta;    // since the poll before
-    double score = 0;  // execution time, exponentially decayed per poll
+    Counters last;       // the server's values at the last poll
+    Counters delta;      // since the poll before
+    Counters own_delta;  // the agent's share of delta
+    double score = 0;    // execution time, exponentially decayed per poll
     std::string datname;
     std::string user;
-    // Non-zero deltas within the health window. A vector: most statements have none, and an
-    // empty std::deque still allocates, thousands of times over.
+    std::optional<std::string> stats_since;  // PostgreSQL 17+: when the entry was (re)created
+    // Non-zero deltas of others than the agent within the health window. A vector: most
+    // statements have none, and an empty std::deque still allocates, thousands of times over.
     std::vector<std::pair<SteadyClock::time_point, Counters>> recent;
-    std::optional<bool> own;  // the agent's own statement; unknown until its text is read
+  };
+  struct Text {
+    std::string display;          // the first 200 characters
+    std::size_t fingerprint = 0;  // hash of pg::Fingerprint of the (first 4 KiB of the) text
+    bool housekeeping = false;
   };
   struct Exported {
     Counters total;
@@ -52,30 +71,60 @@ class StatementsCollector final : public Collector {
     std::string user;
     int polls_outside_top = 0;
   };
+  struct Extension {
+    std::string schema;  // quoted, ready to prefix a name
+    int version = 0;     // extversion as major * 100 + minor: 1.9 is 109
+  };
+  struct Pattern {
+    std::string fingerprint;
+    bool prefix = false;
+  };
+  struct KindTotals {
+    double calls = 0;
+    double seconds = 0;
+  };
 
-  void ReadInfo(pg::Session& session, bool& reset_all);
+  // The extension as this poll may use it; nullopt (with `why`) where it is not usable.
+  std::optional<Extension> Detect(pg::Session& session, std::string& why);
+  bool ReadInfo(pg::Session& session, const Extension& extension);
+  void ComputeDeltas(const std::map<Key, Counters>& current,
+                     const std::map<Key, std::optional<std::string>>& since,
+                     const std::set<Key>& added, bool reset_all, bool baseline);
+  void AttributeOwn(pg::Session& session, const Extension& extension,
+                    const pg::OwnLoad::ByFingerprint& own_now, double& unmatched_calls,
+                    double& unmatched_ms);
   void UpdateExportedSet(bool baseline);
-  void FetchTexts(pg::Session& session, const std::vector<Key>& wanted);
+  void FetchTexts(pg::Session& session, const Extension& extension, std::vector<Key> wanted);
+  [[nodiscard]] bool IsHousekeeping(const std::string& fingerprint) const;
   // Exports the series and the /health view; returns the keys of view.top, slowest first.
-  std::vector<Key> Publish(CollectContext& context, metrics::FamilySet& out);
+  std::vector<Key> Publish(CollectContext& context, metrics::FamilySet& out,
+                           const Observations::StatementsDelta& step);
 
   int top_n_;
   double slow_threshold_ms_;
+  std::vector<Pattern> housekeeping_;
   bool baseline_done_ = false;
+  bool was_available_ = true;
   std::map<Key, Statement> statements_;
   std::map<Key, Exported> exported_;
   std::map<std::pair<std::string, std::string>, Counters> other_;
-  std::map<Key, std::string> texts_;  // truncated query text, bounded by the tracked entries
+  std::map<Key, Text> texts_;  // bounded by the tracked entries
   std::optional<std::string> stats_reset_;
   std::optional<double> dealloc_;
   double tracked_ = 0;
   std::optional<double> max_;
   std::uint32_t own_userid_ = 0;
   std::uint32_t own_dbid_ = 0;
+  pg::OwnLoad::ByFingerprint own_before_;  // the agent's own load at the last read
+  SteadyClock::time_point previous_poll_{};
+  std::map<std::string, KindTotals> kinds_;  // work, housekeeping, agent
 };
 
-// The counters query for a server version: 12 names the execution time total_time, 13+
-// total_exec_time; 14+ may hold a statement twice (toplevel true and false), summed here.
-[[nodiscard]] std::string StatementsSql(int server_version_num);
+// The counters query for a server version and extension version: 12 names the execution time
+// total_time, 13+ total_exec_time; 14+ may hold a statement twice (toplevel true and false),
+// summed here; 17+ (extension 1.11) tells when each entry was created, which reveals resets of
+// single entries.
+[[nodiscard]] std::string StatementsSql(int server_version_num, const std::string& schema = "",
+                                        int extension_version = 0);
 
 }  // namespace pgvigil::collectors

@@ -153,6 +153,15 @@ class Reader {
       settings.slow_query_threshold = PositiveDuration(node, path);
     } else if (key == "statements_top_n") {
       settings.statements_top_n = Integer(node, path, 1, 10000);
+    } else if (key == "housekeeping_statements") {
+      if (!node.IsSequence()) Fail(node, path, "expected a list of statements");
+      settings.housekeeping_statements.clear();
+      for (std::size_t i = 0; i < node.size(); ++i) {
+        const std::string item_path = path + "[" + std::to_string(i) + "]";
+        std::string statement = String(node[i], item_path);
+        if (statement.empty()) Fail(node[i], item_path, "expected a statement, got nothing");
+        settings.housekeeping_statements.push_back(std::move(statement));
+      }
     } else if (key == "collectors") {
       std::vector<std::string> names;
       for (const auto& info : collectors::CollectorTable()) names.emplace_back(info.name);
@@ -238,10 +247,19 @@ class Reader {
   }
 
   static const std::vector<std::string>& SettingKeys() {
-    static const std::vector<std::string> keys = {
-        "probe_interval",       "connect_probe_interval", "activity_interval", "database_interval",
-        "statements_interval",  "settings_interval",      "connect_timeout",   "query_timeout",
-        "slow_query_threshold", "statements_top_n",       "collectors",        "log_source"};
+    static const std::vector<std::string> keys = {"probe_interval",
+                                                  "connect_probe_interval",
+                                                  "activity_interval",
+                                                  "database_interval",
+                                                  "statements_interval",
+                                                  "settings_interval",
+                                                  "connect_timeout",
+                                                  "query_timeout",
+                                                  "slow_query_threshold",
+                                                  "statements_top_n",
+                                                  "collectors",
+                                                  "log_source",
+                                                  "housekeeping_statements"};
     return keys;
   }
 
@@ -398,6 +416,9 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
   out << YAML::Key << "slow_query_threshold" << YAML::Value
       << FormatDuration(settings.slow_query_threshold);
   out << YAML::Key << "statements_top_n" << YAML::Value << settings.statements_top_n;
+  out << YAML::Key << "housekeeping_statements" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& statement : settings.housekeeping_statements) out << statement;
+  out << YAML::EndSeq;
   out << YAML::Key << "collectors" << YAML::Value << YAML::Flow << YAML::BeginMap;
   for (const auto& [name, enabled] : settings.collectors) {
     out << YAML::Key << name << YAML::Value << enabled;
@@ -418,6 +439,12 @@ void EmitThresholds(YAML::Emitter& out, const char* name, const T& warn, const T
 }
 
 }  // namespace
+
+std::vector<std::string> DefaultHousekeepingStatements() {
+  return {"SELECT 1",  "BEGIN *",      "START TRANSACTION *", "COMMIT *", "END *",   "ROLLBACK *",
+          "ABORT *",   "SAVEPOINT *",  "RELEASE *",           "SET *",    "RESET *", "SHOW *",
+          "DISCARD *", "DEALLOCATE *", "UNLISTEN *",          "CLOSE ALL"};
+}
 
 TargetSettings DefaultSettings() {
   TargetSettings settings;

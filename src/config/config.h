@@ -25,6 +25,10 @@ struct LogSource {
   bool operator==(const LogSource&) const = default;
 };
 
+// What pools send around the application's work: validation queries, transaction control,
+// session reset (DESIGN §5a).
+[[nodiscard]] std::vector<std::string> DefaultHousekeepingStatements();
+
 // Everything under `defaults:`, and what each target may override key by key.
 struct TargetSettings {
   Duration probe_interval = std::chrono::seconds(5);
@@ -37,6 +41,9 @@ struct TargetSettings {
   Duration query_timeout = std::chrono::seconds(3);
   Duration slow_query_threshold = std::chrono::seconds(1);
   int statements_top_n = 50;
+  // Statements a pool sends around the application's work (validation, transaction control,
+  // session reset), compared by pg::Fingerprint; a trailing " *" matches any continuation.
+  std::vector<std::string> housekeeping_statements = DefaultHousekeepingStatements();
   std::map<std::string, bool> collectors;  // every name of the collector table, resolved
   LogSource log_source;
 

@@ -1,6 +1,7 @@
 #include "health/health.h"
 
 #include <cmath>
+#include <sstream>
 
 namespace pgvigil::health {
 namespace {
@@ -34,6 +35,24 @@ std::string MissingData(const TargetInput& input, const std::string& collector) 
   return "the " + collector + " collector is disabled for this target";
 }
 
+std::string StatementsMissing(const TargetInput& input, const collectors::Observations& obs) {
+  if (!obs.statements.unavailable.empty()) return obs.statements.unavailable;
+  return MissingData(input, "statements");
+}
+
+std::string Format(double value, int digits) {
+  std::ostringstream out;
+  out.setf(std::ios::fixed);
+  out.precision(digits);
+  out << value;
+  std::string text = out.str();
+  if (text.find('.') != std::string::npos) {
+    while (text.back() == '0') text.pop_back();
+    if (text.back() == '.') text.pop_back();
+  }
+  return text;
+}
+
 std::optional<double> RollbackRatio(const collectors::Observations& obs) {
   if (obs.database.empty()) return std::nullopt;
   double commits = 0;
@@ -55,22 +74,49 @@ struct ErrorRatio {
   std::optional<double> value;
   std::string source;  // "log" or "rollbacks"
   std::string detail;  // why there is no value
+  double errors = 0;
+  double statements = 0;
 };
 
-// errors / (statements + errors) when the server log is read, else the rollback ratio.
+// Application errors over work statements plus those errors, both over the same interval: the
+// statements deltas that the log's deltas cover too. Nothing until both have a first delta, so
+// a ratio is never errors over nothing (DESIGN §6).
+std::optional<ErrorRatio> LogErrorRatio(const collectors::Observations& obs) {
+  const auto& statements = obs.statements.window;
+  const auto& log = obs.log.window;
+  if (statements.empty() || log.empty()) return std::nullopt;
+  const auto start = std::max(statements.front().from, log.front().from);
+  const auto end = log.back().at;
+  ErrorRatio ratio{std::nullopt, "log", ""};
+  auto covered = start;
+  bool any = false;
+  for (const auto& step : statements) {
+    if (step.from < start || step.at > end) continue;
+    ratio.statements += step.work_calls;
+    covered = std::max(covered, step.at);
+    any = true;
+  }
+  if (!any) return std::nullopt;
+  for (const auto& step : log) {
+    if (step.from >= start && step.at <= covered) ratio.errors += step.errors;
+  }
+  const double total = ratio.statements + ratio.errors;
+  ratio.value = total > 0 ? ratio.errors / total : 0.0;
+  return ratio;
+}
+
+// errors / (work statements + errors) when the server log is read, else the rollback ratio.
 ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observations& obs,
                              std::optional<double> rollback_ratio) {
   if (obs.log.available && obs.statements.available) {
-    double errors = 0;
-    double statements = 0;
-    for (const auto& step : obs.log.window) errors += step.errors;
-    for (const auto& step : obs.statements.window) statements += step.calls;
-    const double total = statements + errors;
-    return {total > 0 ? errors / total : 0.0, "log", ""};
+    if (auto ratio = LogErrorRatio(obs)) return *ratio;
+    return {std::nullopt, "",
+            "waiting for the first statement and log deltas over the same interval (one "
+            "statements_interval after start or after pg_stat_statements appeared)"};
   }
   if (rollback_ratio) return {rollback_ratio, "rollbacks", ""};
   if (obs.log.available) {
-    return {std::nullopt, "", "needs statement counts: " + MissingData(input, "statements")};
+    return {std::nullopt, "", "needs statement counts: " + StatementsMissing(input, obs)};
   }
   return {std::nullopt, "",
           "no log source, and " + MissingData(input, "database") +
@@ -121,14 +167,25 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
   const collectors::Observations& obs = *input.observations;
   const auto& conn = obs.connections;
   json checks = json::array();
+  json reasons = json::array();
   json notes = json::array();
+  // A check, and the sentence that says why it is not ok (DESIGN §6 `reasons`).
+  auto add = [&](json check, const std::string& why) {
+    const std::string level = check["level"];
+    if (level != "ok") {
+      reasons.push_back(check["name"].get<std::string>() + " " + level + ": " +
+                        (why.empty() ? check.value("detail", std::string()) : why));
+    }
+    checks.push_back(std::move(check));
+  };
 
   if (input.reachable) {
-    checks.push_back({{"name", "reachable"}, {"level", "ok"}});
+    add({{"name", "reachable"}, {"level", "ok"}}, "");
   } else {
-    checks.push_back({{"name", "reachable"},
-                      {"level", "critical"},
-                      {"detail", obs.last_error.value_or("no successful probe yet")}});
+    add({{"name", "reachable"},
+         {"level", "critical"},
+         {"detail", obs.last_error.value_or("no successful probe yet")}},
+        "");
   }
 
   json connections = nullptr;
@@ -139,100 +196,134 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
         {"usage_ratio", Rounded(ratio)}, {"active", Count(conn.active)},
         {"idle", Count(conn.idle)},      {"idle_in_transaction", Count(conn.idle_in_transaction)},
         {"waiting", Count(conn.waiting)}};
-    checks.push_back(
-        {{"name", "connection_usage"},
-         {"level", Level(ratio, config.connection_usage.warn, config.connection_usage.critical)},
+    const std::string level =
+        Level(ratio, config.connection_usage.warn, config.connection_usage.critical);
+    const double limit =
+        level == "critical" ? config.connection_usage.critical : config.connection_usage.warn;
+    add({{"name", "connection_usage"},
+         {"level", level},
          {"value", Rounded(ratio)},
          {"warn", config.connection_usage.warn},
-         {"critical", config.connection_usage.critical}});
+         {"critical", config.connection_usage.critical}},
+        Format(ratio, 3) + " of " + std::to_string(Count(conn.max)) + " (" +
+            std::to_string(Count(conn.used)) + " connections used, > " + Format(limit, 3) + ")");
   } else {
-    checks.push_back(Unknown("connection_usage", input.reachable ? MissingData(input, "activity")
-                                                                 : "the target is unreachable"));
+    add(Unknown("connection_usage",
+                input.reachable ? MissingData(input, "activity") : "the target is unreachable"),
+        "");
   }
 
   const std::optional<double> rollback_ratio = RollbackRatio(obs);
   const ErrorRatio ratio = ComputeErrorRatio(input, obs, rollback_ratio);
   if (ratio.value) {
-    checks.push_back(
-        {{"name", "error_ratio"},
-         {"level", Level(*ratio.value, config.error_ratio.warn, config.error_ratio.critical)},
+    const std::string level =
+        Level(*ratio.value, config.error_ratio.warn, config.error_ratio.critical);
+    const double limit =
+        level == "critical" ? config.error_ratio.critical : config.error_ratio.warn;
+    const std::string what = ratio.source == "log"
+                                 ? Format(ratio.errors, 0) + " application errors against " +
+                                       Format(ratio.statements, 0) +
+                                       " work statements in the server log's window"
+                                 : "transactions rolled back (no log source)";
+    add({{"name", "error_ratio"},
+         {"level", level},
          {"value", Rounded(*ratio.value)},
          {"warn", config.error_ratio.warn},
          {"critical", config.error_ratio.critical},
-         {"source", ratio.source}});
+         {"source", ratio.source}},
+        Format(*ratio.value, 4) + ", " + what + " (> " + Format(limit, 4) + ")");
   } else {
-    checks.push_back(Unknown("error_ratio", ratio.detail));
+    add(Unknown("error_ratio", ratio.detail), "");
   }
 
   const auto p95 = obs.probe.latencies.Quantile(0.95);
   if (p95) {
     const double warn_ms = static_cast<double>(config.probe_latency.warn.count());
     const double critical_ms = static_cast<double>(config.probe_latency.critical.count());
-    checks.push_back({{"name", "probe_latency"},
-                      {"level", Level(Milliseconds(*p95), warn_ms, critical_ms)},
-                      {"value_ms", Milliseconds(*p95)},
-                      {"warn_ms", warn_ms},
-                      {"critical_ms", critical_ms}});
+    const std::string level = Level(Milliseconds(*p95), warn_ms, critical_ms);
+    add({{"name", "probe_latency"},
+         {"level", level},
+         {"value_ms", Milliseconds(*p95)},
+         {"warn_ms", warn_ms},
+         {"critical_ms", critical_ms}},
+        "SELECT 1 takes " + Format(Milliseconds(*p95), 1) + " ms at the 95th percentile (> " +
+            Format(level == "critical" ? critical_ms : warn_ms, 0) + " ms)");
   } else {
-    checks.push_back(Unknown("probe_latency", "no successful probe within the health window"));
+    add(Unknown("probe_latency", "no successful probe within the health window"), "");
   }
 
   const auto& statements = obs.statements;
-  double window_calls = 0;
-  double window_exec_ms = 0;
+  double work_calls = 0;
+  double work_ms = 0;
   for (const auto& step : statements.window) {
-    window_calls += step.calls;
-    window_exec_ms += step.exec_ms;
+    work_calls += step.work_calls;
+    work_ms += step.work_ms;
   }
   if (!statements.available) {
-    checks.push_back(Unknown("mean_query_time", MissingData(input, "statements")));
-  } else if (window_calls <= 0) {
-    checks.push_back(Unknown("mean_query_time", "no statements completed within the window"));
+    add(Unknown("mean_query_time", StatementsMissing(input, obs)), "");
+  } else if (work_calls <= 0) {
+    add(Unknown("mean_query_time",
+                "no application statements completed within the window (the agent's own and "
+                "pool housekeeping are left out)"),
+        "");
   } else {
-    const double mean_ms = window_exec_ms / window_calls;
-    checks.push_back(
-        {{"name", "mean_query_time"},
-         {"level", Level(mean_ms, static_cast<double>(config.mean_query_time.warn.count()),
-                         static_cast<double>(config.mean_query_time.critical.count()))},
+    const double mean_ms = work_ms / work_calls;
+    const double warn_ms = static_cast<double>(config.mean_query_time.warn.count());
+    const double critical_ms = static_cast<double>(config.mean_query_time.critical.count());
+    const std::string level = Level(mean_ms, warn_ms, critical_ms);
+    add({{"name", "mean_query_time"},
+         {"level", level},
          {"value_ms", Rounded(mean_ms)},
          {"warn_ms", config.mean_query_time.warn.count()},
-         {"critical_ms", config.mean_query_time.critical.count()}});
+         {"critical_ms", config.mean_query_time.critical.count()}},
+        "application statements took " + Format(mean_ms, 1) + " ms on average over " +
+            Format(work_calls, 0) + " calls (> " +
+            Format(level == "critical" ? critical_ms : warn_ms, 0) + " ms)");
   }
 
   if (input.reachable && conn.known) {
-    const bool slow =
-        conn.slow_active > 0 || (statements.available && statements.over_threshold > 0);
-    checks.push_back({{"name", "slow_queries"},
-                      {"level", slow ? "warn" : "ok"},
-                      {"value", Count(conn.slow_active)},
-                      {"statements_over_threshold",
-                       statements.available ? json(statements.over_threshold) : json(nullptr)}});
+    const std::size_t over = statements.available ? statements.over_threshold : 0;
+    const bool slow = conn.slow_active > 0 || over > 0;
+    const std::string threshold = std::to_string(input.slow_query_threshold.count()) + " ms";
+    add({{"name", "slow_queries"},
+         {"level", slow ? "warn" : "ok"},
+         {"value", Count(conn.slow_active) + static_cast<long long>(over)},
+         {"active", Count(conn.slow_active)},
+         {"statements_over_threshold", statements.available ? json(over) : json(nullptr)}},
+        std::to_string(Count(conn.slow_active)) + " active queries running longer than " +
+            threshold + ", " + std::to_string(over) + " statements with a mean over " + threshold +
+            " in the window");
   } else {
-    checks.push_back(Unknown("slow_queries", input.reachable ? MissingData(input, "activity")
-                                                             : "the target is unreachable"));
+    add(Unknown("slow_queries",
+                input.reachable ? MissingData(input, "activity") : "the target is unreachable"),
+        "");
   }
 
   if (!input.connect_probe_enabled) {
-    checks.push_back(Unknown("connect_probe", "connect_probe_interval is 0s"));
+    add(Unknown("connect_probe", "connect_probe_interval is 0s"), "");
   } else if (obs.probe.connect_error) {
-    checks.push_back({{"name", "connect_probe"},
-                      {"level", "critical"},
-                      {"detail", "a new connection failed: " + *obs.probe.connect_error}});
+    add({{"name", "connect_probe"},
+         {"level", "critical"},
+         {"detail", "a new connection failed: " + *obs.probe.connect_error}},
+        "");
   } else if (obs.probe.connect_last_seconds) {
-    checks.push_back({{"name", "connect_probe"}, {"level", "ok"}});
+    add({{"name", "connect_probe"}, {"level", "ok"}}, "");
   } else {
-    checks.push_back(Unknown("connect_probe", "no connect probe has run yet"));
+    add(Unknown("connect_probe", "no connect probe has run yet"), "");
   }
 
   if (obs.capabilities.known && !obs.capabilities.pg_monitor) {
     notes.push_back(
-        "the monitoring role lacks pg_monitor: other roles' sessions show state 'unknown' and "
-        "their queries are hidden; GRANT pg_monitor TO the monitoring role");
+        "the monitoring role lacks pg_monitor: " + std::to_string(Count(conn.hidden)) +
+        " sessions of other roles count in connections.used but show state 'unknown' (their "
+        "state, query and waits are hidden), and their statements have no queryid or text, so "
+        "all of them count as work; GRANT pg_monitor TO the monitoring role");
   }
   if (obs.capabilities.known && !obs.capabilities.pg_stat_statements) {
     notes.push_back(
-        "pg_stat_statements is not installed in the monitored database: statement timing is "
-        "unavailable (CREATE EXTENSION pg_stat_statements)");
+        (statements.unavailable.empty() ? std::string("pg_stat_statements is not available")
+                                        : statements.unavailable) +
+        ": statement timing is unavailable and the error ratio falls back to rollbacks");
   }
 
   std::string status = "ok";
@@ -272,12 +363,17 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
       {"errors",
        {{"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(config.window).count()},
         {"error_ratio", ratio.value ? json(Rounded(*ratio.value)) : json(nullptr)},
+        {"application_errors",
+         ratio.value && ratio.source == "log" ? json(Count(ratio.errors)) : json(nullptr)},
+        {"work_statements",
+         ratio.value && ratio.source == "log" ? json(Count(ratio.statements)) : json(nullptr)},
         {"error_ratio_source", ratio.value ? json(ratio.source) : json(nullptr)},
         {"rollback_ratio", rollback_ratio ? json(Rounded(*rollback_ratio)) : json(nullptr)},
         {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},
         {"probe_failures", obs.probe.failures.size()},
         {"recent", RecentErrorsJson(obs.log)}}},
       {"checks", checks},
+      {"reasons", reasons},
       {"notes", notes},
       {"collectors", collectors},
   };

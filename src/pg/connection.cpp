@@ -80,8 +80,12 @@ Rows ToRows(const PGresult* result) {
 void Connection::Finisher::operator()(pg_conn* conn) const noexcept { PQfinish(conn); }
 
 Connection::Connection(std::unique_ptr<pg_conn, Finisher> conn,
-                       std::chrono::milliseconds query_deadline, std::stop_token stop)
-    : conn_(std::move(conn)), query_deadline_(query_deadline), stop_(std::move(stop)) {}
+                       std::chrono::milliseconds query_deadline, std::stop_token stop,
+                       OwnLoad* own_load)
+    : conn_(std::move(conn)),
+      query_deadline_(query_deadline),
+      stop_(std::move(stop)),
+      own_load_(own_load) {}
 
 std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
   // libpq's own connect_timeout (whole seconds, at least 2) backs up the deadline below.
@@ -89,7 +93,8 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
       2, static_cast<long long>(std::ceil(options.connect_timeout.count() / 1000.0))));
   // Later keywords override what the expanded DSN in `dbname` sets.
   std::vector<const char*> keywords = {"dbname", "application_name", "connect_timeout"};
-  std::vector<const char*> values = {options.dsn.c_str(), "pgvigil", libpq_timeout.c_str()};
+  std::vector<const char*> values = {options.dsn.c_str(), kApplicationName.data(),
+                                     libpq_timeout.c_str()};
   if (!options.password.empty()) {
     keywords.push_back("password");
     values.push_back(options.password.c_str());
@@ -127,13 +132,16 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
     throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
   }
 
-  std::unique_ptr<Connection> connection(
-      new Connection(std::move(conn), options.query_timeout + kQueryGrace, options.stop));
+  std::unique_ptr<Connection> connection(new Connection(
+      std::move(conn), options.query_timeout + kQueryGrace, options.stop, options.own_load));
   if (options.monitoring_session) {
-    const std::string timeout = std::to_string(options.query_timeout.count());
+    // One statement (not three SETs), so the agent's own load holds it exactly; plain SQL, so
+    // it passes through a pooler that refuses startup options.
+    const std::string timeout = "'" + std::to_string(options.query_timeout.count()) + "'";
     try {
-      (void)connection->Query("SET statement_timeout = " + timeout + "; SET lock_timeout = " +
-                              timeout + "; SET default_transaction_read_only = on");
+      (void)connection->Query("SELECT set_config('statement_timeout', " + timeout +
+                              ", false), set_config('lock_timeout', " + timeout +
+                              ", false), set_config('default_transaction_read_only', 'on', false)");
     } catch (const Error& e) {
       throw Error(ErrorKind::kConnect, std::string("setting up the session: ") + e.what());
     }
@@ -152,9 +160,22 @@ void Connection::FailBroken(ErrorKind kind, const std::string& message) {
 
 Rows Connection::Query(std::string_view sql) {
   if (!Usable()) throw Error(ErrorKind::kQuery, "no connection to the server");
+  const auto start = Clock::now();
+  try {
+    Rows rows = Send(sql);
+    if (own_load_ != nullptr) {
+      own_load_->Record(sql, true, std::chrono::duration<double>(Clock::now() - start).count());
+    }
+    return rows;
+  } catch (const Error&) {
+    if (own_load_ != nullptr) own_load_->Record(sql, false, 0);
+    throw;
+  }
+}
+
+Rows Connection::Send(std::string_view sql) {
   PGconn* conn = conn_.get();
   const std::string text = std::string(kStatementMarker) + std::string(sql);
-  ++queries_sent_;
   if (PQsendQuery(conn, text.c_str()) == 0) {
     FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
   }

@@ -6,11 +6,15 @@
 #include <stop_token>
 #include <string>
 
+#include "pg/own_load.h"
 #include "pg/result.h"
 
 struct pg_conn;
 
 namespace pgvigil::pg {
+
+// The application_name of every session the agent opens: how its own log lines are told apart.
+inline constexpr std::string_view kApplicationName = "pgvigil";
 
 struct ConnectOptions {
   std::string dsn;       // any libpq connection string or URI; "" means libpq's defaults
@@ -22,6 +26,8 @@ struct ConnectOptions {
   bool monitoring_session = true;
   // Requests to stop (agent shutdown) abort a wait within 100 ms instead of at its deadline.
   std::stop_token stop;
+  // Where every statement sent on the connection is recorded (the agent's own load); optional.
+  OwnLoad* own_load = nullptr;
 };
 
 // One PostgreSQL connection, owned by one thread at a time (a target's worker).
@@ -36,12 +42,10 @@ class Connection final : public Session {
   // Throws Error(kConnect) if the server cannot be reached or refuses the session.
   [[nodiscard]] static std::unique_ptr<Connection> Open(const ConnectOptions& options);
 
-  // Every statement is sent with a leading "/* pgvigil */" comment, which pg_stat_statements
-  // keeps in its query text: that is how the agent recognises its own statements there.
+  // Every statement is sent with a leading "/* pgvigil */" comment, so that a DBA looking at
+  // pg_stat_activity sees whose it is, and recorded in ConnectOptions::own_load.
   Rows Query(std::string_view sql) override;
   [[nodiscard]] int ServerVersionNum() const override;
-  // Queries sent on this connection so far.
-  [[nodiscard]] std::uint64_t QueriesSent() const { return queries_sent_; }
 
   // False once the connection broke or was closed after a deadline; it never recovers.
   [[nodiscard]] bool Usable() const;
@@ -52,13 +56,14 @@ class Connection final : public Session {
   };
 
   Connection(std::unique_ptr<pg_conn, Finisher> conn, std::chrono::milliseconds query_deadline,
-             std::stop_token stop);
+             std::stop_token stop, OwnLoad* own_load);
+  Rows Send(std::string_view sql);
   [[noreturn]] void FailBroken(ErrorKind kind, const std::string& message);
 
   std::unique_ptr<pg_conn, Finisher> conn_;
   std::chrono::milliseconds query_deadline_;
   std::stop_token stop_;
-  std::uint64_t queries_sent_ = 0;
+  OwnLoad* own_load_;
 };
 
 }  // namespace pgvigil::pg

@@ -30,7 +30,9 @@ class ActivityIntegrationTest : public ::testing::Test {
     target_.name = "it";
     target_.settings.slow_query_threshold = 1s;
     Observations observations;
-    CollectContext context{&session, target_, options_, SteadyClock::now(), 5min, observations};
+    pg::OwnLoad own_load;
+    CollectContext context{&session, target_,      options_, SteadyClock::now(),
+                           5min,     observations, own_load};
     metrics::FamilySet out(metrics::Labels{{"target", "it"}});
     ActivityCollector(target_).Collect(context, out);
     connections_ = observations.connections;
@@ -108,8 +110,10 @@ TEST(ProbeIntegrationTest, ProbeAndConnectProbeAgainstTheServer) {
   auto options = Options(MonitorDsn());
   auto monitor = pg::Connection::Open(options);
   Observations observations;
+  pg::OwnLoad own_load;
   ProbeCollector probe(target);
-  CollectContext context{monitor.get(), target, options, SteadyClock::now(), 5min, observations};
+  CollectContext context{monitor.get(), target,       options, SteadyClock::now(),
+                         5min,          observations, own_load};
   metrics::FamilySet out;
   probe.Collect(context, out);
   auto families = out.Take();

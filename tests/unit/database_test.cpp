@@ -35,8 +35,14 @@ TEST(DatabaseCollectorTest, CountersNullsAndWindowDeltas) {
   DatabaseCollector collector(target);
   pg::ConnectOptions options;
   Observations observations;
+  pg::OwnLoad own_load;
+  // The agent's own statements up to a poll: each one a transaction of its own.
+  auto run_own = [&](int ok, int failed) {
+    for (int i = 0; i < ok; ++i) own_load.Record("SELECT 1", true, 0.001);
+    for (int i = 0; i < failed; ++i) own_load.Record("SELECT 1/0", false, 0);
+  };
   auto poll = [&](const std::string& commits, const std::string& rollbacks,
-                  std::uint64_t own_queries, SteadyClock::time_point at) {
+                  SteadyClock::time_point at) {
     FakeSession session(150000);
     session.Respond(
         "pg_stat_database",
@@ -45,13 +51,14 @@ TEST(DatabaseCollectorTest, CountersNullsAndWindowDeltas) {
                            Row{"empty", std::nullopt, std::nullopt, std::nullopt, std::nullopt,
                                std::nullopt, std::nullopt, std::nullopt, std::nullopt, std::nullopt,
                                std::nullopt, std::nullopt, std::nullopt, std::nullopt}}));
-    CollectContext context{&session, target, options, at, 5min, observations, own_queries};
+    CollectContext context{&session, target, options, at, 5min, observations, own_load};
     metrics::FamilySet out;
     collector.Collect(context, out);
     return out.Take();
   };
   const auto start = SteadyClock::time_point{} + 1h;
-  auto families = poll("100", "5", 10, start);
+  run_own(10, 0);
+  auto families = poll("100", "5", start);
   EXPECT_EQ(SampleValue(families, "pg_stat_database_xact_commit_total", {{"datname", "app"}}), 100);
   EXPECT_EQ(
       SampleValue(families, "pg_stat_database_sessions_abandoned_total", {{"datname", "app"}}), 2);
@@ -61,11 +68,15 @@ TEST(DatabaseCollectorTest, CountersNullsAndWindowDeltas) {
   EXPECT_FALSE(SampleValue(families, "pg_stat_database_xact_commit_total", {{"datname", "empty"}}));
   EXPECT_TRUE(observations.database.empty());  // a delta needs two collections
 
-  families = poll("190", "15", 40, start + 15s);  // 30 of the 90 commits were the agent's
+  run_own(30, 2);  // 30 of the next 90 commits and 2 of the 10 rollbacks are the agent's
+  families = poll("190", "15", start + 15s);
   ASSERT_EQ(observations.database.size(), 1u);
   EXPECT_EQ(observations.database.back().commits, 60);
-  EXPECT_EQ(observations.database.back().rollbacks, 10);
-  families = poll("10", "1", 41, start + 30s);  // stats reset: counts since the reset
+  EXPECT_EQ(observations.database.back().rollbacks, 8);
+  EXPECT_EQ(observations.database.back().from, start);
+  EXPECT_EQ(observations.database.back().at, start + 15s);
+  run_own(1, 0);
+  families = poll("10", "1", start + 30s);  // stats reset: counts since the reset
   EXPECT_EQ(observations.database.back().commits, 9);
   EXPECT_EQ(observations.database.back().rollbacks, 1);
 }

@@ -45,8 +45,9 @@ TEST(ExpositionTest, MatchesGoldenFile) {
     target.settings.slow_query_threshold = 1s;
     pg::ConnectOptions options;
     collectors::Observations observations;
+    pg::OwnLoad own_load;
     collectors::CollectContext context{
-        &session, target, options, collectors::SteadyClock::now(), 5min, observations};
+        &session, target, options, collectors::SteadyClock::now(), 5min, observations, own_load};
     metrics::FamilySet out(metrics::Labels{{"target", name}, {"cluster", "main"}});
     collectors::ActivityCollector(target).Collect(context, out);
     collectors::SettingsCollector(target).Collect(context, out);

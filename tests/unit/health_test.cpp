@@ -144,34 +144,76 @@ TEST_F(HealthTest, CapabilityNotes) {
   EXPECT_NE(target["notes"][1].get<std::string>().find("pg_stat_statements"), std::string::npos);
 }
 
-TEST_F(HealthTest, ErrorRatioFromTheLogOverStatements) {
-  const auto now = collectors::SteadyClock::now();
+using Statements = collectors::Observations::StatementsDelta;
+using LogStep = collectors::Observations::LogDelta;
+using DatabaseStep = collectors::Observations::DatabaseDelta;
+
+// Statement deltas of 30 s from t0 on: work calls and their milliseconds, plus housekeeping
+// and the agent's own in every step.
+std::deque<Statements> StatementSteps(collectors::SteadyClock::time_point t0,
+                                      const std::vector<std::pair<double, double>>& work) {
+  std::deque<Statements> steps;
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    const auto from = t0 + 30s * static_cast<int>(i);
+    steps.push_back({from, from + 30s, work[i].first, work[i].second, 500, 50, 40, 4});
+  }
+  return steps;
+}
+
+TEST_F(HealthTest, ErrorRatioFromTheLogOverWorkStatements) {
+  const auto t0 = collectors::SteadyClock::now() - 60s;
   input_.collectors.push_back({"statements", true, true, ""});
   observations_.statements.available = true;
-  observations_.statements.window = {{now, 60, 600}, {now, 30, 300}};
+  observations_.statements.window = StatementSteps(t0, {{60, 600}, {30, 300}});
   observations_.log.available = true;
-  observations_.log.window = {{now, 4}, {now, 6}};
-  observations_.database = {{now, 95, 5, 1}};
+  // The agent's own errors never count; neither do housekeeping and agent statements.
+  observations_.log.window = {{t0, t0 + 30s, 4, 7}, {t0 + 30s, t0 + 60s, 6, 3}};
+  observations_.database = {{t0, t0 + 60s, 95, 5, 1}};
   json target = EvaluateTarget(input_, config_);
   json check = Check(target, "error_ratio");
   EXPECT_EQ(check["level"], "critical");  // 10 / (90 + 10) = 0.1
   EXPECT_DOUBLE_EQ(check["value"].get<double>(), 0.1);
   EXPECT_EQ(check["source"], "log");
   EXPECT_EQ(target["errors"]["error_ratio_source"], "log");
+  EXPECT_EQ(target["errors"]["application_errors"], 10);
+  EXPECT_EQ(target["errors"]["work_statements"], 90);
   EXPECT_DOUBLE_EQ(target["errors"]["rollback_ratio"].get<double>(), 0.05);
   EXPECT_EQ(target["errors"]["deadlocks"], 1);
+  // Work only: 900 ms over 90 calls, the 1,000 housekeeping calls at 0.1 ms left out.
   EXPECT_DOUBLE_EQ(Check(target, "mean_query_time")["value_ms"].get<double>(), 10.0);
   EXPECT_EQ(Check(target, "mean_query_time")["level"], "ok");
 
-  observations_.log.window = {{now, 2}};  // 2 / 92
+  observations_.log.window = {{t0, t0 + 60s, 2, 0}};  // 2 / 92
   EXPECT_EQ(Check(EvaluateTarget(input_, config_), "error_ratio")["level"], "warn");
-  observations_.log.window = {{now, 0}};
+  observations_.log.window = {{t0, t0 + 60s, 0, 50}};
   EXPECT_EQ(Check(EvaluateTarget(input_, config_), "error_ratio")["level"], "ok");
+}
+
+TEST_F(HealthTest, ErrorRatioCoversOneIntervalForBoth) {
+  const auto t0 = collectors::SteadyClock::now() - 90s;
+  input_.collectors.push_back({"statements", true, true, ""});
+  observations_.statements.available = true;
+  observations_.log.available = true;
+  // Just started: errors already counted, no statement delta yet. Never 1.0, never critical.
+  observations_.log.window = {{t0, t0 + 5s, 1, 0}, {t0 + 5s, t0 + 10s, 0, 0}};
+  json check = Check(EvaluateTarget(input_, config_), "error_ratio");
+  EXPECT_EQ(check["level"], "unknown");
+  EXPECT_NE(check["detail"].get<std::string>().find("same interval"), std::string::npos);
+
+  // Errors before the statements' first interval (before CREATE EXTENSION, say) and after
+  // their last poll are left out: only (t0 + 30 s, t0 + 60 s] counts, 1 error over 20 calls.
+  observations_.statements.window = {{t0 + 30s, t0 + 60s, 19, 19, 0, 0, 0, 0}};
+  observations_.log.window = {{t0, t0 + 30s, 40, 0},
+                              {t0 + 30s, t0 + 45s, 1, 0},
+                              {t0 + 45s, t0 + 60s, 0, 0},
+                              {t0 + 60s, t0 + 65s, 9, 0}};
+  check = Check(EvaluateTarget(input_, config_), "error_ratio");
+  EXPECT_DOUBLE_EQ(check["value"].get<double>(), 0.05);
 }
 
 TEST_F(HealthTest, ErrorRatioFallsBackToRollbacks) {
   const auto now = collectors::SteadyClock::now();
-  observations_.database = {{now, 90, 10, 0}};
+  observations_.database = {{now - 15s, now, 90, 10, 0}};
   json check = Check(EvaluateTarget(input_, config_), "error_ratio");
   EXPECT_EQ(check["source"], "rollbacks");
   EXPECT_DOUBLE_EQ(check["value"].get<double>(), 0.1);
@@ -181,18 +223,40 @@ TEST_F(HealthTest, ErrorRatioFallsBackToRollbacks) {
   EXPECT_FALSE(check["detail"].get<std::string>().empty());
 }
 
+TEST_F(HealthTest, MissingExtensionSaysWhyAndFallsBack) {
+  const auto now = collectors::SteadyClock::now();
+  input_.collectors.push_back({"statements", true, true, ""});
+  observations_.capabilities = {true, true, false};
+  observations_.statements.unavailable =
+      "pg_stat_statements is not installed in the monitored "
+      "database (CREATE EXTENSION pg_stat_statements)";
+  observations_.log.available = true;
+  observations_.log.window = {{now - 5s, now, 0, 0}};
+  observations_.database = {{now - 15s, now, 0, 0, 0}};  // an idle server
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(Check(target, "error_ratio")["level"], "ok");
+  EXPECT_EQ(Check(target, "error_ratio")["source"], "rollbacks");
+  const json mean = Check(target, "mean_query_time");
+  EXPECT_EQ(mean["level"], "unknown");
+  EXPECT_NE(mean["detail"].get<std::string>().find("CREATE EXTENSION"), std::string::npos);
+}
+
 TEST_F(HealthTest, SlowStatementsAndMeanQueryTime) {
   const auto now = collectors::SteadyClock::now();
   input_.collectors.push_back({"statements", true, true, ""});
   observations_.statements.available = true;
-  observations_.statements.window = {{now, 10, 12000}};
-  observations_.statements.over_threshold = 1;
+  observations_.statements.window = StatementSteps(now - 30s, {{10, 12000}});
+  observations_.statements.over_threshold = 3;
   observations_.statements.top = {{"42", "app", "web", 10, 1200, "select pg_sleep($1)"}};
   const json target = EvaluateTarget(input_, config_);
   EXPECT_EQ(Check(target, "mean_query_time")["level"], "critical");  // 1.2 s > 1 s
-  EXPECT_EQ(Check(target, "slow_queries")["level"], "warn");
-  EXPECT_EQ(Check(target, "slow_queries")["statements_over_threshold"], 1);
-  EXPECT_EQ(target["slow_queries"]["statements_over_threshold"], 1);
+  const json slow = Check(target, "slow_queries");
+  EXPECT_EQ(slow["level"], "warn");
+  // It warns because of statements alone: its value says so instead of reading 0.
+  EXPECT_EQ(slow["value"], 3);
+  EXPECT_EQ(slow["active"], 0);
+  EXPECT_EQ(slow["statements_over_threshold"], 3);
+  EXPECT_EQ(target["slow_queries"]["statements_over_threshold"], 3);
   const json& top = target["slow_queries"]["top"];
   ASSERT_EQ(top.size(), 1u);
   EXPECT_EQ(top[0]["queryid"], "42");
@@ -200,6 +264,25 @@ TEST_F(HealthTest, SlowStatementsAndMeanQueryTime) {
   EXPECT_DOUBLE_EQ(top[0]["mean_ms"].get<double>(), 1200);
   EXPECT_EQ(top[0]["query"], "select pg_sleep($1)");
   EXPECT_EQ(target["status"], "degraded");
+}
+
+TEST_F(HealthTest, ReasonsSayWhyATargetIsDegraded) {
+  observations_.connections.used = 92;
+  observations_.connections.slow_active = 1;
+  const json target = EvaluateTarget(input_, config_);
+  ASSERT_EQ(target["status"], "degraded");
+  std::vector<std::string> reasons;
+  for (const auto& reason : target["reasons"]) reasons.push_back(reason.get<std::string>());
+  ASSERT_GE(reasons.size(), 2u);
+  EXPECT_EQ(reasons[0], "connection_usage critical: 0.92 of 100 (92 connections used, > 0.9)");
+  bool slow = false;
+  for (const auto& reason : reasons)
+    slow = slow || reason.starts_with("slow_queries warn: 1 active");
+  EXPECT_TRUE(slow);
+  // Every check that is not ok has its sentence, and an ok one has none.
+  std::size_t not_ok = 0;
+  for (const auto& check : target["checks"]) not_ok += check["level"] != "ok" ? 1 : 0;
+  EXPECT_EQ(reasons.size(), not_ok);
 }
 
 TEST_F(HealthTest, RecentErrorsNewestFirst) {

@@ -49,9 +49,10 @@ TEST(RecordSplitterTest, HugeRecordIsCutButTheNextOneIsIntact) {
 
 TEST(ParseJsonlogTest, FieldsAndNeverTheStatement) {
   auto record = ParseJsonlog(
-      R"json({"timestamp":"2026-11-22 10:00:00.000 UTC","user":"web","error_severity":"ERROR","state_code":"23505","message":"duplicate key value violates unique constraint \"t_pkey\"","statement":"insert into t values (42)"})json",
+      R"json({"timestamp":"2026-11-22 10:00:00.000 UTC","user":"web","error_severity":"ERROR","state_code":"23505","message":"duplicate key value violates unique constraint \"t_pkey\"","statement":"insert into t values (42)","application_name":"booking"})json",
       false);
   ASSERT_TRUE(record);
+  EXPECT_EQ(record->application_name, "booking");
   EXPECT_EQ(record->severity, "ERROR");
   EXPECT_EQ(record->sqlstate, "23505");
   EXPECT_EQ(record->message, "duplicate key value violates unique constraint \"t_pkey\"");
@@ -67,6 +68,11 @@ TEST(ParseJsonlogTest, TruncatedRecordStillCounts) {
   ASSERT_TRUE(record);
   EXPECT_EQ(record->severity, "ERROR");
   EXPECT_EQ(record->sqlstate, "22P02");
+  EXPECT_EQ(record->application_name, "");  // cut off: counted as the application's
+  record =
+      ParseJsonlog(R"({"error_severity":"ERROR","application_name":"pgvigil","message":"ca)", true);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->application_name, "pgvigil");
 }
 
 TEST(ParseCsvlogTest, Fields) {
@@ -80,6 +86,7 @@ TEST(ParseCsvlogTest, Fields) {
   EXPECT_EQ(record->sqlstate, "22012");
   EXPECT_EQ(record->message, "division by zero");
   EXPECT_EQ(record->time, "2026-11-22 10:00:00.000 UTC");
+  EXPECT_EQ(record->application_name, "psql");
   EXPECT_FALSE(ParseCsvlog("just,a,few,fields"));
 }
 

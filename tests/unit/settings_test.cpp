@@ -58,7 +58,9 @@ TEST(SettingsCollectorTest, SettingsIdentityAndDatabaseLimits) {
   config::Target target;
   pg::ConnectOptions options;
   Observations observations;
-  CollectContext context{&session, target, options, SteadyClock::now(), 5min, observations};
+  pg::OwnLoad own_load;
+  CollectContext context{&session, target,       options, SteadyClock::now(),
+                         5min,     observations, own_load};
   metrics::FamilySet out;
   SettingsCollector(target).Collect(context, out);
   const auto families = out.Take();

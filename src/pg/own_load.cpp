@@ -1,0 +1,155 @@
+#include "pg/own_load.h"
+
+#include <cctype>
+
+namespace pgvigil::pg {
+namespace {
+
+bool IsIdentifierChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '$' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
+
+// Length of the comment starting at `at` ("/* … */", nested as PostgreSQL nests them, or
+// "-- …" to the end of the line), or 0 if none starts there.
+std::size_t CommentLength(std::string_view sql, std::size_t at) {
+  if (sql.substr(at, 2) == "--") {
+    const std::size_t end = sql.find('\n', at);
+    return (end == std::string_view::npos ? sql.size() : end + 1) - at;
+  }
+  if (sql.substr(at, 2) != "/*") return 0;
+  int depth = 0;
+  std::size_t i = at;
+  while (i + 1 < sql.size()) {
+    if (sql.substr(i, 2) == "/*") {
+      ++depth;
+      i += 2;
+    } else if (sql.substr(i, 2) == "*/") {
+      i += 2;
+      if (--depth == 0) return i - at;
+    } else {
+      ++i;
+    }
+  }
+  return sql.size() - at;
+}
+
+// End of the quoted text starting at `at` (a ' or "), doubled quotes inside; backslash escapes
+// too for E'…' strings.
+std::size_t QuotedEnd(std::string_view sql, std::size_t at, bool backslash_escapes) {
+  const char quote = sql[at];
+  std::size_t i = at + 1;
+  while (i < sql.size()) {
+    if (backslash_escapes && sql[i] == '\\') {
+      i += 2;
+    } else if (sql[i] == quote) {
+      if (i + 1 < sql.size() && sql[i + 1] == quote) {
+        i += 2;
+      } else {
+        return i + 1;
+      }
+    } else {
+      ++i;
+    }
+  }
+  return sql.size();
+}
+
+// End of a dollar-quoted string ($tag$ … $tag$) starting at `at`, or 0 if none starts there.
+std::size_t DollarQuotedEnd(std::string_view sql, std::size_t at) {
+  std::size_t tag_end = at + 1;
+  while (tag_end < sql.size() && sql[tag_end] != '$' &&
+         (std::isalnum(static_cast<unsigned char>(sql[tag_end])) != 0 || sql[tag_end] == '_')) {
+    ++tag_end;
+  }
+  if (tag_end >= sql.size() || sql[tag_end] != '$') return 0;
+  if (tag_end > at + 1 && std::isdigit(static_cast<unsigned char>(sql[at + 1])) != 0) return 0;
+  const std::string_view tag = sql.substr(at, tag_end - at + 1);
+  const std::size_t close = sql.find(tag, tag_end + 1);
+  return close == std::string_view::npos ? sql.size() : close + tag.size();
+}
+
+}  // namespace
+
+std::string Fingerprint(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size());
+  std::size_t i = 0;
+  auto space = [&] {
+    if (!out.empty() && out.back() != ' ') out += ' ';
+  };
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (IsSpace(c)) {
+      space();
+      ++i;
+    } else if (const std::size_t comment = CommentLength(sql, i); comment > 0) {
+      space();
+      i += comment;
+    } else if (c == '\'') {
+      out += '?';
+      i = QuotedEnd(sql, i, false);
+    } else if (c == '"') {
+      const std::size_t end = QuotedEnd(sql, i, false);
+      out.append(sql.substr(i, end - i));
+      i = end;
+    } else if (c == '$' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1])) != 0) {
+      out += '?';
+      for (++i; i < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i])) != 0;) ++i;
+    } else if (const std::size_t dollar = c == '$' ? DollarQuotedEnd(sql, i) : 0; dollar > 0) {
+      out += '?';
+      i = dollar;
+    } else if (std::isdigit(static_cast<unsigned char>(c)) != 0 ||
+               (c == '.' && i + 1 < sql.size() &&
+                std::isdigit(static_cast<unsigned char>(sql[i + 1])) != 0)) {
+      out += '?';
+      while (i < sql.size() &&
+             (IsIdentifierChar(sql[i]) || sql[i] == '.' ||
+              ((sql[i] == '+' || sql[i] == '-') && (sql[i - 1] == 'e' || sql[i - 1] == 'E')))) {
+        ++i;
+      }
+    } else if (IsIdentifierChar(c)) {
+      std::size_t end = i;
+      while (end < sql.size() && IsIdentifierChar(sql[end])) ++end;
+      // E'…', B'…', X'…', N'…' and U&'…' strings: the prefix belongs to the constant.
+      const std::string_view word = sql.substr(i, end - i);
+      const bool escaped = word.size() == 1 && (word[0] == 'e' || word[0] == 'E');
+      const bool prefix =
+          word.size() == 1 && std::string_view("eEbBxXnN").find(word[0]) != std::string_view::npos;
+      if (prefix && end < sql.size() && sql[end] == '\'') {
+        out += '?';
+        i = QuotedEnd(sql, end, escaped);
+        continue;
+      }
+      std::string lower;
+      for (const char w : word)
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(w)));
+      out += lower == "true" || lower == "false" || lower == "null" ? "?" : lower;
+      i = end;
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+  return out;
+}
+
+void OwnLoad::Record(std::string_view sql, bool ok, double seconds) {
+  const std::string key = Fingerprint(sql);
+  auto it = statements_.find(key);
+  if (it == statements_.end()) it = statements_.emplace(key, Counts{}).first;
+  for (Counts* counts : {&it->second, &total_}) {
+    if (ok) {
+      counts->ok += 1;
+      counts->seconds += seconds;
+    } else {
+      counts->failed += 1;
+    }
+  }
+}
+
+}  // namespace pgvigil::pg

@@ -1,0 +1,55 @@
+#include "pg/own_load.h"
+
+#include <gtest/gtest.h>
+
+#include "collectors/activity.h"
+
+namespace pgvigil::pg {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(FingerprintTest, MatchesWhatPgStatStatementsKeeps) {
+  // Constants become $n; PostgreSQL 18 drops the leading comment.
+  EXPECT_EQ(Fingerprint("/* pgvigil */ SELECT 1"), Fingerprint("SELECT $1"));
+  EXPECT_EQ(Fingerprint("/* pgvigil */ SELECT 1"), Fingerprint("/* pgvigil */ SELECT $1"));
+  EXPECT_EQ(Fingerprint("select 1;"), "select ?");
+  EXPECT_EQ(Fingerprint("SELECT current_setting('max_connections')::int, 0.25, 1e-3"),
+            Fingerprint("SELECT current_setting($1)::int, $2, $3"));
+  EXPECT_EQ(Fingerprint("SELECT x FROM f(false) WHERE y IS NOT NULL AND z = E'it''s \\' q'"),
+            Fingerprint("SELECT x FROM f($1) WHERE y IS NOT NULL AND z = $2"));
+  EXPECT_EQ(Fingerprint("SELECT $tag$a 'b'$tag$, \"Mixed Case\""), "select ?, \"Mixed Case\"");
+  EXPECT_EQ(Fingerprint("SELECT 1 -- trailing\n  FROM  t /* a /* nested */ b */ ;"),
+            "select ? from t");
+  EXPECT_EQ(Fingerprint("  BEGIN ISOLATION LEVEL SERIALIZABLE"),
+            "begin isolation level serializable");
+  // Identifiers that hold digits are not constants.
+  EXPECT_EQ(Fingerprint("SELECT col1 FROM t2"), "select col1 from t2");
+  EXPECT_NE(Fingerprint("SELECT 1"), Fingerprint("SELECT 1 FROM t"));
+}
+
+TEST(FingerprintTest, EveryStatementOfTheActivityCollectorMatchesItsNormalizedForm) {
+  // The activity query carries the slow threshold: as a plain number it is one constant that
+  // pg_stat_statements replaces, so threshold changes keep one fingerprint.
+  EXPECT_EQ(Fingerprint(collectors::ActivitySql(150000, 1500ms)),
+            Fingerprint(collectors::ActivitySql(150000, 250ms)));
+}
+
+TEST(OwnLoadTest, CountsExactlyByFingerprint) {
+  OwnLoad load;
+  load.Record("/* pgvigil */ SELECT 1", true, 0.001);
+  load.Record("SELECT 1", true, 0.003);
+  load.Record("SELECT 1", false, 0);
+  load.Record("SELECT now()", true, 0.002);
+  const auto& statements = load.Statements();
+  ASSERT_EQ(statements.size(), 2u);
+  const auto& probe = statements.at("select ?");
+  EXPECT_EQ(probe.ok, 2u);
+  EXPECT_EQ(probe.failed, 1u);
+  EXPECT_DOUBLE_EQ(probe.seconds, 0.004);
+  EXPECT_EQ(load.Total().ok, 3u);
+  EXPECT_EQ(load.Total().failed, 1u);
+}
+
+}  // namespace
+}  // namespace pgvigil::pg
