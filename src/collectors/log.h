@@ -22,9 +22,11 @@ class LogCollector final : public Collector {
 
   static constexpr std::size_t kMaxRecord = 64 * 1024;
   static constexpr std::size_t kRecentErrors = 100;
+  // Error times kept for the error ratio at most; beyond, the oldest go first.
+  static constexpr std::size_t kErrorTimes = 200000;
 
  private:
-  void Count(const LogRecord& record, CollectContext& context, Observations::LogDelta& step);
+  void Count(const LogRecord& record, CollectContext& context);
 
   bool csv_;
   std::optional<FileFollower> file_;         // log_source.path is set
@@ -32,8 +34,11 @@ class LogCollector final : public Collector {
   RecordSplitter splitter_;
   std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
   std::map<std::string, double> errors_by_source_;                // application, agent
-  SteadyClock::time_point previous_poll_{};
 };
+
+// A log line's time ("2026-11-22 09:59:31.123 UTC") as milliseconds of that wall time read as
+// UTC, the zone ignored; nullopt if it is not in that form.
+[[nodiscard]] std::optional<std::int64_t> LogTimeMillis(std::string_view log_time);
 
 // A log line's time as ISO 8601 in UTC when the server logs in UTC, else as the server wrote it.
 [[nodiscard]] std::string IsoTimestamp(const std::string& log_time);

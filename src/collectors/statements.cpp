@@ -79,8 +79,11 @@ std::optional<StatementsCollector::Extension> StatementsCollector::Detect(pg::Se
       "current_setting('pg_stat_statements.max', true) AS max, "
       "(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
       "WHERE e.extname = 'pg_stat_statements') AS schema, "
-      "(SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS version");
+      "(SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS version, "
+      "(extract(epoch FROM clock_timestamp() AT TIME ZONE current_setting('log_timezone')) * "
+      "1000)::bigint AS log_now");
   if (rows.empty()) throw pg::Error(pg::ErrorKind::kQuery, "the catalog lookup returned no row");
+  log_now_ms_ = static_cast<std::int64_t>(rows.Number(0, rows.Column("log_now")).value_or(0));
   own_userid_ = ToOid(rows.Number(0, rows.Column("own_userid")));
   own_dbid_ = ToOid(rows.Number(0, rows.Column("own_dbid")));
   const auto& schema = rows.At(0, rows.Column("schema"));
@@ -225,7 +228,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     into->rows += add.rows;
   }
 
-  Observations::StatementsDelta step{previous_poll_, context.now};
+  Observations::StatementsDelta step{previous_poll_, context.now, previous_log_ms_, log_now_ms_};
   if (!baseline) {
     double unmatched_calls = 0;
     double unmatched_ms = 0;
@@ -269,6 +272,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   }
   own_before_ = own_now;
   previous_poll_ = context.now;
+  previous_log_ms_ = log_now_ms_;
   baseline_done_ = true;
   if (!baseline) view.window.push_back(step);
   while (!view.window.empty() && view.window.front().at < context.now - context.health_window) {

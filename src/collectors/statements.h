@@ -117,6 +117,8 @@ class StatementsCollector final : public Collector {
   std::uint32_t own_dbid_ = 0;
   pg::OwnLoad::ByFingerprint own_before_;  // the agent's own load at the last read
   SteadyClock::time_point previous_poll_{};
+  std::int64_t log_now_ms_ = 0;  // the server's clock at this poll, as its log writes it
+  std::int64_t previous_log_ms_ = 0;
   std::map<std::string, KindTotals> kinds_;  // work, housekeeping, agent
 };
 

@@ -79,26 +79,23 @@ struct ErrorRatio {
 };
 
 // Application errors over work statements plus those errors, both over the same interval: the
-// statements deltas that the log's deltas cover too. Nothing until both have a first delta, so
-// a ratio is never errors over nothing (DESIGN §6).
+// statements deltas taken while the log was followed, and the errors logged within them (by
+// the lines' own times). Nothing until both have a first delta, so a ratio is never errors
+// over nothing (DESIGN §6).
 std::optional<ErrorRatio> LogErrorRatio(const collectors::Observations& obs) {
-  const auto& statements = obs.statements.window;
-  const auto& log = obs.log.window;
-  if (statements.empty() || log.empty()) return std::nullopt;
-  const auto start = std::max(statements.front().from, log.front().from);
-  const auto end = log.back().at;
+  if (!obs.log.started) return std::nullopt;
   ErrorRatio ratio{std::nullopt, "log", ""};
-  auto covered = start;
-  bool any = false;
-  for (const auto& step : statements) {
-    if (step.from < start || step.at > end) continue;
+  std::optional<std::int64_t> from;
+  std::int64_t to = 0;
+  for (const auto& step : obs.statements.window) {
+    if (step.from < *obs.log.started) continue;
     ratio.statements += step.work_calls;
-    covered = std::max(covered, step.at);
-    any = true;
+    if (!from) from = step.from_log_ms;
+    to = step.at_log_ms;
   }
-  if (!any) return std::nullopt;
-  for (const auto& step : log) {
-    if (step.from >= start && step.at <= covered) ratio.errors += step.errors;
+  if (!from) return std::nullopt;
+  for (const std::int64_t at : obs.log.error_times) {
+    if (at > *from && at <= to) ratio.errors += 1;
   }
   const double total = ratio.statements + ratio.errors;
   ratio.value = total > 0 ? ratio.errors / total : 0.0;

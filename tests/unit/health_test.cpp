@@ -145,19 +145,34 @@ TEST_F(HealthTest, CapabilityNotes) {
 }
 
 using Statements = collectors::Observations::StatementsDelta;
-using LogStep = collectors::Observations::LogDelta;
 using DatabaseStep = collectors::Observations::DatabaseDelta;
 
-// Statement deltas of 30 s from t0 on: work calls and their milliseconds, plus housekeeping
-// and the agent's own in every step.
+// The server's clock as its log writes time, at the start of a test's window (ms).
+constexpr std::int64_t kLog0 = 1'800'000'000'000;
+
+// Statement deltas of 30 s from t0 (kLog0 on the server's clock) on: work calls and their
+// milliseconds, plus housekeeping and the agent's own in every step.
 std::deque<Statements> StatementSteps(collectors::SteadyClock::time_point t0,
                                       const std::vector<std::pair<double, double>>& work) {
   std::deque<Statements> steps;
   for (std::size_t i = 0; i < work.size(); ++i) {
     const auto from = t0 + 30s * static_cast<int>(i);
-    steps.push_back({from, from + 30s, work[i].first, work[i].second, 500, 50, 40, 4});
+    const std::int64_t from_log = kLog0 + 30'000 * static_cast<std::int64_t>(i);
+    Statements step{from, from + 30s, from_log, from_log + 30'000};
+    step.work_calls = work[i].first;
+    step.work_ms = work[i].second;
+    step.housekeeping_calls = 500;
+    step.housekeeping_ms = 50;
+    step.agent_calls = 40;
+    step.agent_ms = 4;
+    steps.push_back(step);
   }
   return steps;
+}
+
+// `count` application errors logged at `at_ms` on the server's clock.
+void Errors(collectors::Observations& obs, std::int64_t at_ms, int count) {
+  for (int i = 0; i < count; ++i) obs.log.error_times.push_back(at_ms);
 }
 
 TEST_F(HealthTest, ErrorRatioFromTheLogOverWorkStatements) {
@@ -166,8 +181,11 @@ TEST_F(HealthTest, ErrorRatioFromTheLogOverWorkStatements) {
   observations_.statements.available = true;
   observations_.statements.window = StatementSteps(t0, {{60, 600}, {30, 300}});
   observations_.log.available = true;
-  // The agent's own errors never count; neither do housekeeping and agent statements.
-  observations_.log.window = {{t0, t0 + 30s, 4, 7}, {t0 + 30s, t0 + 60s, 6, 3}};
+  observations_.log.started = t0 - 1s;
+  // Housekeeping and the agent's own statements never count (the agent's own errors are not
+  // in error_times: the log collector counts them apart).
+  Errors(observations_, kLog0 + 10'000, 4);
+  Errors(observations_, kLog0 + 50'000, 6);
   observations_.database = {{t0, t0 + 60s, 95, 5, 1}};
   json target = EvaluateTarget(input_, config_);
   json check = Check(target, "error_ratio");
@@ -183,9 +201,10 @@ TEST_F(HealthTest, ErrorRatioFromTheLogOverWorkStatements) {
   EXPECT_DOUBLE_EQ(Check(target, "mean_query_time")["value_ms"].get<double>(), 10.0);
   EXPECT_EQ(Check(target, "mean_query_time")["level"], "ok");
 
-  observations_.log.window = {{t0, t0 + 60s, 2, 0}};  // 2 / 92
+  observations_.log.error_times.clear();
+  Errors(observations_, kLog0 + 1, 2);  // 2 / 92
   EXPECT_EQ(Check(EvaluateTarget(input_, config_), "error_ratio")["level"], "warn");
-  observations_.log.window = {{t0, t0 + 60s, 0, 50}};
+  observations_.log.error_times.clear();
   EXPECT_EQ(Check(EvaluateTarget(input_, config_), "error_ratio")["level"], "ok");
 }
 
@@ -195,18 +214,24 @@ TEST_F(HealthTest, ErrorRatioCoversOneIntervalForBoth) {
   observations_.statements.available = true;
   observations_.log.available = true;
   // Just started: errors already counted, no statement delta yet. Never 1.0, never critical.
-  observations_.log.window = {{t0, t0 + 5s, 1, 0}, {t0 + 5s, t0 + 10s, 0, 0}};
+  observations_.log.started = t0;
+  Errors(observations_, kLog0 + 1'000, 1);
   json check = Check(EvaluateTarget(input_, config_), "error_ratio");
   EXPECT_EQ(check["level"], "unknown");
   EXPECT_NE(check["detail"].get<std::string>().find("same interval"), std::string::npos);
 
-  // Errors before the statements' first interval (before CREATE EXTENSION, say) and after
-  // their last poll are left out: only (t0 + 30 s, t0 + 60 s] counts, 1 error over 20 calls.
-  observations_.statements.window = {{t0 + 30s, t0 + 60s, 19, 19, 0, 0, 0, 0}};
-  observations_.log.window = {{t0, t0 + 30s, 40, 0},
-                              {t0 + 30s, t0 + 45s, 1, 0},
-                              {t0 + 45s, t0 + 60s, 0, 0},
-                              {t0 + 60s, t0 + 65s, 9, 0}};
+  // Errors logged before the statements' first interval (before CREATE EXTENSION, say, or
+  // just before the baseline but written to the log after it) and after their last poll are
+  // left out: only (kLog0 + 30 s, kLog0 + 60 s] counts, 1 error over 20 calls.
+  observations_.statements.window = StatementSteps(t0 + 30s, {{19, 19}});
+  for (auto& step : observations_.statements.window) {
+    step.from_log_ms += 30'000;
+    step.at_log_ms += 30'000;
+  }
+  Errors(observations_, kLog0 + 29'999, 40);
+  Errors(observations_, kLog0 + 30'000, 3);  // at the baseline itself: before the interval
+  Errors(observations_, kLog0 + 45'000, 1);
+  Errors(observations_, kLog0 + 60'001, 9);
   check = Check(EvaluateTarget(input_, config_), "error_ratio");
   EXPECT_DOUBLE_EQ(check["value"].get<double>(), 0.05);
 }
@@ -231,7 +256,7 @@ TEST_F(HealthTest, MissingExtensionSaysWhyAndFallsBack) {
       "pg_stat_statements is not installed in the monitored "
       "database (CREATE EXTENSION pg_stat_statements)";
   observations_.log.available = true;
-  observations_.log.window = {{now - 5s, now, 0, 0}};
+  observations_.log.started = now - 60s;
   observations_.database = {{now - 15s, now, 0, 0, 0}};  // an idle server
   const json target = EvaluateTarget(input_, config_);
   EXPECT_EQ(Check(target, "error_ratio")["level"], "ok");

@@ -90,6 +90,17 @@ TEST(ParseCsvlogTest, Fields) {
   EXPECT_FALSE(ParseCsvlog("just,a,few,fields"));
 }
 
+TEST(LogTimeMillisTest, WallTimeAsMillisecondsWhateverTheZone) {
+  // 2026-11-22 09:59:31.123 read as UTC.
+  EXPECT_EQ(LogTimeMillis("2026-11-22 09:59:31.123 UTC"), 1795341571123);
+  EXPECT_EQ(LogTimeMillis("2026-11-22 09:59:31.123 CET"), 1795341571123);
+  EXPECT_EQ(LogTimeMillis("2026-11-22 09:59:31 UTC"), 1795341571000);
+  EXPECT_EQ(LogTimeMillis("1970-01-01 00:00:01.000 UTC"), 1000);
+  EXPECT_FALSE(LogTimeMillis(""));
+  EXPECT_FALSE(LogTimeMillis("2026-13-22 09:59:31.123 UTC"));
+  EXPECT_FALSE(LogTimeMillis("not a time at all, not at all"));
+}
+
 TEST(IsoTimestampTest, UtcBecomesIso8601) {
   EXPECT_EQ(IsoTimestamp("2026-11-22 09:59:31.123 UTC"), "2026-11-22T09:59:31Z");
   EXPECT_EQ(IsoTimestamp("2026-11-22 09:59:31 UTC"), "2026-11-22T09:59:31Z");

@@ -48,9 +48,11 @@ class StatementsTest : public ::testing::Test {
   std::vector<prometheus::MetricFamily> Poll(const std::vector<Entry>& entries,
                                              const std::string& stats_reset = "2026-01-01") {
     FakeSession session(server_version_);
+    log_now_ms_ += 30'000;
     session.Respond("pg_stat_statements.max",
-                    pg::Rows({"own_userid", "own_dbid", "max", "schema", "version"},
-                             {Row{"10", "5", "5000", "public", extension_version_}}));
+                    pg::Rows({"own_userid", "own_dbid", "max", "schema", "version", "log_now"},
+                             {Row{"10", "5", "5000", "public", extension_version_,
+                                  std::to_string(log_now_ms_)}}));
     session.Respond("pg_stat_statements_info",
                     pg::Rows({"dealloc", "stats_reset"}, {Row{"3", stats_reset}}));
     session.Respond("'d' AS kind", pg::Rows({"kind", "oid", "name"},
@@ -108,6 +110,7 @@ class StatementsTest : public ::testing::Test {
   }
 
   int server_version_ = 150000;
+  std::int64_t log_now_ms_ = 1'800'000'000'000;
   std::string extension_version_ = "1.10";
   std::vector<Row> texts_ = kTexts;
   config::Target target_ = MakeTarget();
@@ -217,6 +220,7 @@ TEST_F(StatementsTest, TheAgentsExactCountsLeaveTheApplicationsCallsInASharedEnt
   EXPECT_DOUBLE_EQ(step.work_calls, 2 + 4);  // user 20's slow statement, the role's own work
   EXPECT_DOUBLE_EQ(step.work_ms, 600 + 4);
   EXPECT_EQ(step.at - step.from, 30s);
+  EXPECT_EQ(step.at_log_ms - step.from_log_ms, 30'000);
   EXPECT_EQ(SampleValue(families, "pgvigil_statements_total", {{"kind", "agent"}}), 20);
   EXPECT_EQ(SampleValue(families, "pgvigil_statements_total", {{"kind", "housekeeping"}}), 7);
   EXPECT_EQ(SampleValue(families, "pgvigil_statements_total", {{"kind", "work"}}), 6);
@@ -316,9 +320,10 @@ TEST_F(StatementsTest, MissingExtensionCausesNoServerErrorAndRecovers) {
    private:
     pg::Rows rows_;
   };
-  const std::vector<std::string> columns = {"own_userid", "own_dbid", "max", "schema", "version"};
-  Catalog missing(pg::Rows(columns, {Row{"10", "5", "5000", std::nullopt, std::nullopt}}));
-  Catalog not_loaded(pg::Rows(columns, {Row{"10", "5", std::nullopt, "public", "1.10"}}));
+  const std::vector<std::string> columns = {"own_userid", "own_dbid", "max",
+                                            "schema",     "version",  "log_now"};
+  Catalog missing(pg::Rows(columns, {Row{"10", "5", "5000", std::nullopt, std::nullopt, "1"}}));
+  Catalog not_loaded(pg::Rows(columns, {Row{"10", "5", std::nullopt, "public", "1.10", "1"}}));
   for (auto* session : {&missing, &not_loaded}) {
     observations_.capabilities.pg_stat_statements = true;
     CollectContext context{session, target_, options_, now_, 5min, observations_, own_load_};

@@ -1,0 +1,340 @@
+"""Numbers you can page on (DESIGN §5a, §6), against real clients on every PostgreSQL major the
+test script starts: the error ratio and the mean query time of the application's work, with its
+pool validating connections with SELECT 1 and wrapping work in transactions, whether or not the
+agent shares the application's role; right after start; without pg_stat_statements, and when
+it is created while the agent runs; without pg_monitor; across pg_stat_statements_reset(); and
+with thousands of statements under the agent's own role.
+
+Each test generates its own truth (how many requests it sent, how many failed, how long the
+work took) and compares the agent's numbers with it within a stated tolerance."""
+
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+import harness
+
+MAJOR = int(os.environ.get("PGVIGIL_TEST_MAJOR", "15"))
+# The error ratio and the mean query time within 20% of the truth (issue: numbers you can
+# page on); counts the agent reads from the server exactly.
+TOLERANCE = 0.20
+APP = ("app", "app-pw")
+DB = "accounting"
+
+
+def log_source():
+    """The server log the agent reads: jsonlog from 15 on, csvlog before."""
+    name, fmt = ("postgresql.json", "jsonlog") if MAJOR >= 15 else ("postgresql.csv", "csvlog")
+    return os.path.join(harness.PGDATA, "log", name), fmt
+
+
+def agent_config(user, password, dbname=DB, extra_defaults=None):
+    path, fmt = log_source()
+    defaults = {"statements_interval": "1s", "database_interval": "1s",
+                "slow_query_threshold": "200ms", "connect_probe_interval": "1s"}
+    defaults.update(extra_defaults or {})
+    return harness.config([("primary", harness.dsn(user=user, password=password, dbname=dbname),
+                            "collectors: {log: true}",
+                            "log_source: {path: %s, format: %s}" % (path, fmt))],
+                          defaults=defaults)
+
+
+def own_log_errors_since(offset):
+    """ERROR lines logged by the agent's sessions (application_name pgvigil) after offset."""
+    path, fmt = log_source()
+    with open(path, errors="replace") as f:
+        f.seek(offset)
+        text = f.read()
+    if fmt == "jsonlog":
+        return [line for line in text.splitlines()
+                if '"application_name":"pgvigil"' in line and '"error_severity":"ERROR"' in line]
+    return [line for line in text.splitlines() if ",ERROR," in line and ",\"pgvigil\"," in line]
+
+
+def log_size():
+    return os.path.getsize(log_source()[0])
+
+
+class Pool:
+    """An application's connection pool: persistent psql sessions (real libpq clients) that
+    validate the connection with SELECT 1 before each request and wrap its work in a
+    transaction, as node-postgres, Prisma and Lambda setups do."""
+
+    def __init__(self, size, user=APP[0], password=APP[1], dbname=DB, application="booking"):
+        env = dict(os.environ, PGPASSWORD=password, PGAPPNAME=application)
+        self.sessions = [subprocess.Popen(
+            ["psql", "-X", "-q", "-h", harness.HOST, "-p", harness.PORT, "-U", user, "-d",
+             dbname], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env, text=True) for _ in range(size)]
+        self.sent = 0
+
+    def request(self, work):
+        session = self.sessions[self.sent % len(self.sessions)]
+        self.sent += 1
+        session.stdin.write("SELECT 1;\nBEGIN;\n%s\nCOMMIT;\n" % work)
+        session.stdin.flush()
+
+    def close(self):
+        """Waits until every request was executed."""
+        for session in self.sessions:
+            session.stdin.close()
+        for session in self.sessions:
+            session.wait(timeout=120)
+
+
+def setup_cluster():
+    harness.psql("DROP DATABASE IF EXISTS %s" % DB)
+    harness.psql("DROP DATABASE IF EXISTS noext")
+    harness.psql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN "
+                 "CREATE ROLE app LOGIN PASSWORD 'app-pw'; END IF; END$$")
+    harness.psql("CREATE DATABASE %s OWNER app" % DB)
+    harness.psql("CREATE EXTENSION pg_stat_statements", dbname=DB)
+    harness.psql("CREATE TABLE bookings (id int PRIMARY KEY)", user=APP[0], password=APP[1],
+                 dbname=DB)
+    harness.psql("CREATE DATABASE noext OWNER app")
+
+
+def within(measured, truth, tolerance=TOLERANCE):
+    return measured is not None and abs(measured - truth) <= tolerance * truth
+
+
+def checks(target):
+    return {c["name"]: c for c in target["checks"]}
+
+
+class AccountingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not harness.PORT:
+            return
+        setup_cluster()
+        cls.next_id = 1000
+
+    def setUp(self):
+        harness.require_environment(self)
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.close()
+
+    def start_agent(self, user, password, dbname=DB, extra_defaults=None):
+        self.agent = harness.Agent(agent_config(user, password, dbname, extra_defaults))
+        # Statements and log both past their baseline: the next deltas are the test's.
+        harness.wait_for(lambda: harness.sample(self.agent.metrics(), "pgvigil_statements_total",
+                                                kind="agent") is not None, 10,
+                         what="the statements baseline")
+        time.sleep(1.2)
+
+    def bookings(self, requests, failing, work=None):
+        """`requests` booking requests through a pool of 4, `failing` of them hitting a unique
+        violation; returns the truth: (work statements, application errors)."""
+        pool = Pool(4)
+        fail_every = requests // failing if failing else requests + 1
+        failed = 0
+        for i in range(requests):
+            if failing and i % fail_every == 0 and failed < failing:
+                pool.request("INSERT INTO bookings VALUES (1);")  # 23505 after the first
+                failed += 1
+            else:
+                AccountingTest.next_id += 1
+                pool.request(work or "INSERT INTO bookings VALUES (%d);" % AccountingTest.next_id)
+        pool.close()
+        return requests - failed, failed
+
+    def settled_report(self, errors, statements):
+        """The target's /health once the agent has counted every error and statement."""
+        def settled():
+            target = self.agent.health().json()["targets"][0]
+            counted = target["errors"]
+            if counted["application_errors"] is None:
+                return None
+            if counted["application_errors"] >= errors and counted["work_statements"] >= \
+                    statements * (1 - TOLERANCE):
+                return target
+            return None
+        return harness.wait_for(settled, 15, what="%d errors over %d work statements" %
+                                (errors, statements))
+
+    def error_ratio_case(self, user, password, label):
+        harness.psql("INSERT INTO bookings VALUES (1) ON CONFLICT DO NOTHING", user=APP[0],
+                     password=APP[1], dbname=DB)
+        self.start_agent(user, password)
+        work, errors = self.bookings(150, 12)  # 8% of requests fail
+        truth = errors / (work + errors)
+        target = self.settled_report(errors, work)
+        measured = target["errors"]["error_ratio"]
+        print("\nPostgreSQL %d, %s: error_ratio %.4f (truth %.4f; %s application errors over "
+              "%s work statements; truth %d over %d)" % (
+                  MAJOR, label, measured, truth, target["errors"]["application_errors"],
+                  target["errors"]["work_statements"], errors, work), file=sys.stderr)
+        self.assertTrue(within(measured, truth), (measured, truth))
+        self.assertEqual(checks(target)["error_ratio"]["source"], "log")
+        self.assertEqual(checks(target)["error_ratio"]["level"], "critical")  # 0.08 > 0.05
+        samples = self.agent.metrics()
+        self.assertGreaterEqual(harness.sample(samples, "pgvigil_statements_total",
+                                               kind="housekeeping"), 3 * 150)
+        self.assertGreater(harness.sample(samples, "pgvigil_statements_total", kind="agent"), 0)
+        self.assertEqual(harness.sample(samples, "pgvigil_log_errors_total",
+                                        source="application"), errors)
+
+    def test_error_ratio_with_a_shared_role(self):
+        # The agent runs as the application's role (no pg_monitor): its SELECT 1 probe and the
+        # pool's SELECT 1 validation are one pg_stat_statements entry.
+        self.error_ratio_case(*APP, "shared role")
+
+    def test_error_ratio_with_a_dedicated_role(self):
+        self.error_ratio_case("monitor", harness.MONITOR_PASSWORD, "dedicated role")
+
+    def mean_query_time_case(self, user, password, label):
+        self.start_agent(user, password)
+        work, _ = self.bookings(12, 0, work="SELECT pg_sleep(0.3);")
+        target = self.settled_report(0, work)
+        mean = checks(target)["mean_query_time"].get("value_ms")
+        print("\nPostgreSQL %d, %s: mean_query_time %s ms (truth 300 ms per work statement, "
+              "each request also sends SELECT 1, BEGIN and COMMIT)" % (MAJOR, label, mean),
+              file=sys.stderr)
+        self.assertTrue(within(mean, 300.0), mean)
+
+    def test_mean_query_time_with_a_shared_role(self):
+        self.mean_query_time_case(*APP, "shared role")
+
+    def test_mean_query_time_with_a_dedicated_role(self):
+        self.mean_query_time_case("monitor", harness.MONITOR_PASSWORD, "dedicated role")
+
+    def test_just_started_is_never_critical(self):
+        # One failing statement among 21, before and while the agent takes its baselines: the
+        # ratio is unknown or close to 1/21, never a ratio of errors to nothing.
+        self.agent = harness.Agent(agent_config(*APP))
+        pool = Pool(1)
+        for i in range(20):
+            AccountingTest.next_id += 1
+            pool.request("INSERT INTO bookings VALUES (%d);" % AccountingTest.next_id)
+        pool.request("INSERT INTO bookings VALUES (1);")
+        pool.close()
+        seen = []
+        deadline = time.time() + 4
+        while time.time() < deadline:
+            check = checks(self.agent.health().json()["targets"][0])["error_ratio"]
+            seen.append((check["level"], check.get("value")))
+            time.sleep(0.1)
+        for level, value in seen:
+            self.assertNotEqual(level, "critical", seen)
+            if value is not None and level != "ok":
+                self.assertLessEqual(value, 1 / 21 * (1 + TOLERANCE), seen)
+
+    def test_missing_extension_on_an_idle_server(self):
+        offset = log_size()
+        self.agent = harness.Agent(agent_config(*APP, dbname="noext"))
+        harness.wait_for(lambda: harness.sample(self.agent.metrics(), "pgvigil_capability",
+                                                capability="pg_stat_statements") == 0, 10,
+                         what="pg_stat_statements reported missing")
+        time.sleep(3)  # three statements and database polls
+        self.assertEqual(own_log_errors_since(offset), [])
+        target = self.agent.health().json()["targets"][0]
+        level = checks(target)["error_ratio"]["level"]
+        self.assertIn(level, ("ok", "unknown"), target["reasons"])
+        self.assertIn("CREATE EXTENSION", checks(target)["mean_query_time"]["detail"])
+        self.assertEqual(harness.sample(self.agent.metrics(), "pgvigil_collector_success",
+                                        collector="statements"), 1)
+
+    def test_create_extension_while_running(self):
+        harness.psql("DROP DATABASE IF EXISTS lateext")
+        harness.psql("CREATE DATABASE lateext OWNER app")
+        harness.psql("CREATE TABLE bookings (id int PRIMARY KEY)", user=APP[0], password=APP[1],
+                     dbname="lateext")
+        harness.psql("INSERT INTO bookings VALUES (1)", user=APP[0], password=APP[1],
+                     dbname="lateext")
+        self.agent = harness.Agent(agent_config(*APP, dbname="lateext"))
+        harness.wait_for(lambda: harness.sample(self.agent.metrics(), "pgvigil_capability",
+                                                capability="pg_stat_statements") == 0, 10,
+                         what="pg_stat_statements reported missing")
+        # Errors while the extension is missing must not count against statements after it.
+        pool = Pool(1, dbname="lateext")
+        for _ in range(5):
+            pool.request("INSERT INTO bookings VALUES (1);")
+        pool.close()
+        time.sleep(1.5)
+        harness.psql("CREATE EXTENSION pg_stat_statements", dbname="lateext")
+        harness.wait_for(lambda: harness.sample(self.agent.metrics(), "pgvigil_capability",
+                                                capability="pg_stat_statements") == 1, 10,
+                         what="pg_stat_statements picked up")
+        time.sleep(1.5)
+        pool = Pool(2, dbname="lateext")
+        for i in range(40):
+            pool.request("INSERT INTO bookings VALUES (1);" if i == 0 else
+                         "INSERT INTO bookings VALUES (%d);" % (5000 + i))
+        pool.close()
+        target = self.settled_report(1, 39)
+        measured = target["errors"]["error_ratio"]
+        self.assertTrue(within(measured, 1 / 40), (measured, target["errors"]))
+
+    def test_without_pg_monitor_every_client_backend_counts(self):
+        sessions = harness.Sessions()
+        sessions.open(5)  # it_user's sessions, which the plain role may not look into
+        try:
+            self.agent = harness.Agent(agent_config("plain", "plain-pw", dbname="postgres"))
+
+            def counted():
+                samples = self.agent.metrics()
+                truth = int(harness.psql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                         "backend_type = 'client backend'")) - 1  # this psql
+                used = harness.sample(samples, "pg_connections_used")
+                hidden = harness.sample(samples, "pg_stat_activity_sessions", usename="it_user",
+                                        state="unknown")
+                return (used, truth) if used == truth and hidden == 5 else None
+            used, truth = harness.wait_for(counted, 10, what="every client backend counted")
+            self.assertGreaterEqual(used, 6)  # 5 sessions and the agent's own
+            target = self.agent.health().json()["targets"][0]
+            self.assertTrue(any("lacks pg_monitor" in note for note in target["notes"]))
+        finally:
+            sessions.close()
+
+    def test_reset_counts_what_ran_after_it(self):
+        self.start_agent(*APP)
+        pool = Pool(1)
+        for _ in range(30):
+            pool.request("SELECT 2 + 2;")
+        pool.close()
+        before = harness.wait_for(
+            lambda: (lambda v: v if v and v >= 30 else None)(harness.sample(
+                self.agent.metrics(), "pgvigil_statements_total", kind="work")), 10,
+            what="30 work statements")
+        harness.psql("SELECT pg_stat_statements_reset()", dbname=DB)
+        time.sleep(1.5)
+        after_reset = harness.sample(self.agent.metrics(), "pgvigil_statements_total", kind="work")
+        pool = Pool(1)
+        for _ in range(40):  # more than before the reset: only a detected reset counts all 40
+            pool.request("SELECT 2 + 2;")
+        pool.close()
+        total = harness.wait_for(
+            lambda: (lambda v: v if v and v >= after_reset + 40 else None)(harness.sample(
+                self.agent.metrics(), "pgvigil_statements_total", kind="work")), 10,
+            what="40 more work statements after the reset")
+        self.assertGreaterEqual(after_reset, before)
+        self.assertLessEqual(total - after_reset, 40 + 2)  # the reset call itself, at most
+
+    @unittest.skipUnless(MAJOR in (12, 15, 18), "the oldest, Debian's and the newest major")
+    def test_thousands_of_own_role_statements_with_a_slow_one(self):
+        self.start_agent(*APP, extra_defaults={"statements_top_n": "20"})
+        script = subprocess.run([sys.executable, os.path.join(harness.SOURCE_DIR, "scripts",
+                                                              "workload.py"), "statements",
+                                 "5200"], check=True, capture_output=True, text=True).stdout
+        script += "SELECT pg_sleep(0.3);\nSELECT pg_sleep(0.3);\n"
+        env = dict(os.environ, PGPASSWORD=APP[1])
+        subprocess.run(["psql", "-X", "-q", "-h", harness.HOST, "-p", harness.PORT, "-U",
+                        APP[0], "-d", DB], input=script, env=env, capture_output=True, text=True,
+                       timeout=300, check=True)
+
+        def slow_with_text():
+            top = self.agent.health().json()["targets"][0]["slow_queries"]["top"]
+            return top if top and top[0]["query"] else None
+        top = harness.wait_for(slow_with_text, 20, what="the slow statement with its text")
+        self.assertEqual(top[0]["query"], "SELECT pg_sleep($1)")
+        self.assertEqual(top[0]["calls"], 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
