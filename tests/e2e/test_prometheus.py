@@ -1,8 +1,11 @@
 """The shipped alert rules and dashboards against a real Prometheus scraping a running agent:
-real connection saturation and real errors must raise PostgresConnectionUsageHigh and
-PostgresErrorRateHigh (pending or firing; the shipped `for:` durations are not shortened), and
-every dashboard query must return data. A fast scrape and evaluation interval (1 s) keeps it
-short."""
+real connection saturation, and a real application (a pool that validates each connection with
+SELECT 1 and wraps its work in transactions) with 8% of its requests failing and then a 1.2 s
+business query, must raise PostgresConnectionUsageHigh, PostgresErrorRateHigh and
+PostgresMeanQueryTimeHigh (pending or firing; the shipped `for:` durations are not shortened),
+and every dashboard query must return data. A fast scrape and evaluation interval (1 s) keeps
+it short; so does a copy of the rules whose 5-minute rate windows (and the full-window guards)
+are 20 s, the only change made to them (the promtool tests cover the 5-minute forms)."""
 
 import json
 import os
@@ -30,16 +33,23 @@ def run_psql(sql, user="it_user", password="it-pw", dbname="pgvigil_it"):
                     "-d", dbname, "-c", sql], env=env, capture_output=True, timeout=60)
 
 
+WINDOW = "20s"
+
+
 class Prometheus:
     def __init__(self, agent_port):
         self.dir = tempfile.mkdtemp(prefix="pgvigil-prometheus-")
         self.port = harness.free_port()
+        rules = os.path.join(self.dir, "pgvigil.rules.yml")
+        with open(RULES) as f, open(rules, "w") as out:
+            out.write(f.read().replace("[5m]", "[%s]" % WINDOW)
+                      .replace("offset 5m", "offset " + WINDOW))
         config = os.path.join(self.dir, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                     "rule_files:\n  - %s\n"
                     "scrape_configs:\n  - job_name: pgvigil\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % (RULES, agent_port))
+                    "      - targets: ['127.0.0.1:%d']\n" % (rules, agent_port))
         self.log = open(os.path.join(self.dir, "prometheus.log"), "w")
         self.process = subprocess.Popen(
             ["prometheus", "--config.file=" + config,
@@ -78,7 +88,13 @@ class PrometheusTest(unittest.TestCase):
         agent = harness.Agent(harness.config(
             [("primary", harness.dsn(), "collectors: {log: true}",
               "log_source: {path: %s, format: jsonlog}" % log_path)],
-            defaults={"database_interval": "1s", "statements_interval": "1s"}))
+            defaults={"database_interval": "1s", "statements_interval": "1s"},
+            extra="health:\n  window: %s\n" % WINDOW))
+        harness.psql("DROP TABLE IF EXISTS prom_bookings", user="it_user", password="it-pw",
+                     dbname="pgvigil_it")
+        harness.psql("CREATE TABLE prom_bookings (id int PRIMARY KEY); "
+                     "INSERT INTO prom_bookings VALUES (0)", user="it_user", password="it-pw",
+                     dbname="pgvigil_it")
         sessions = harness.Sessions()
         stop = threading.Event()
         sleeper = worker = threading.Thread()
@@ -97,12 +113,26 @@ class PrometheusTest(unittest.TestCase):
             sleeper = threading.Thread(target=run_psql, args=("SELECT pg_sleep(170)",))
             sleeper.start()
 
-            # Requests of which a fifth fail, all through the test.
+            # A booking application: 8% of its requests hit a unique violation; in its slow
+            # phase the business query takes 1.2 s.
+            slow_phase = threading.Event()
+
             def traffic():
-                while not stop.is_set():
-                    run_psql("SELECT 1; SELECT 2; SELECT 3; SELECT 4;")
-                    run_psql("SELECT 1/0;")
-                    time.sleep(0.2)
+                pool = harness.Pool(3, "it_user", "it-pw", "pgvigil_it")
+                sent = 0
+                try:
+                    while not stop.is_set():
+                        for _ in range(25):
+                            sent += 1
+                            if slow_phase.is_set():
+                                pool.request("SELECT pg_sleep(1.2);")
+                            elif sent % 25 < 2:
+                                pool.request("INSERT INTO prom_bookings VALUES (0);")
+                            else:
+                                pool.request("INSERT INTO prom_bookings VALUES (%d);" % sent)
+                        time.sleep(3.6 if slow_phase.is_set() else 0.5)
+                finally:
+                    pool.close()
             worker = threading.Thread(target=traffic)
             worker.start()
 
@@ -119,6 +149,27 @@ class PrometheusTest(unittest.TestCase):
                 90, what="both alerts pending or firing")
             for name in wanted:
                 self.assertIn(states[name], ("pending", "firing"))
+            # What Prometheus computed is what /health says, and what the test sent: 8%.
+            ratio = float(prometheus.api("query", query="pgvigil:error_ratio:rate5m")
+                          ["result"][0]["value"][1])
+            health = agent.health().json()["targets"][0]["errors"]["error_ratio"]
+            print("\nerror ratio: Prometheus %.4f, /health %s, truth 0.08" % (ratio, health),
+                  file=sys.stderr)
+            self.assertAlmostEqual(ratio, 0.08, delta=0.08 * 0.2)
+            self.assertAlmostEqual(health, 0.08, delta=0.08 * 0.2)
+
+            slow_phase.set()
+            harness.wait_for(lambda: "PostgresMeanQueryTimeHigh" in prometheus.alert_states(),
+                             90, what="PostgresMeanQueryTimeHigh pending")
+
+            def slow_mean():
+                checks = {c["name"]: c
+                          for c in agent.health().json()["targets"][0]["checks"]}
+                mean = checks["mean_query_time"].get("value_ms")
+                return mean if mean and abs(mean - 1200) <= 240 else None
+            mean = harness.wait_for(slow_mean, 60, what="mean_query_time near 1.2 s")
+            print("mean query time in the slow phase: /health %.1f ms, truth 1200 ms" % mean,
+                  file=sys.stderr)
             alert = [a for a in prometheus.api("alerts")["alerts"]
                      if a["labels"]["alertname"] == "PostgresConnectionUsageHigh"][0]
             self.assertEqual(alert["labels"]["target"], "primary")
