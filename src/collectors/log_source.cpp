@@ -137,9 +137,24 @@ std::string Quoted(const std::string& text) {
 void ServerLogFollower::Poll(pg::Session& session,
                              const std::function<void(std::string_view)>& data,
                              const std::function<void()>& rotated) {
-  const pg::Rows current =
-      session.Query("SELECT pg_current_logfile(" + Quoted(format_) + ") AS path");
-  const auto& path = current.empty() ? std::optional<std::string>() : current.At(0, 0);
+  // The privileges first: calling a function the role may not execute is a server error, and
+  // the agent causes none (DESIGN §5a).
+  const pg::Rows current = session.Query(
+      "SELECT has_function_privilege('pg_current_logfile(text)', 'EXECUTE') "
+      "AND has_function_privilege('pg_stat_file(text, boolean)', 'EXECUTE') "
+      "AND has_function_privilege('pg_read_binary_file(text, bigint, bigint, boolean)', "
+      "'EXECUTE') AS allowed, "
+      "CASE WHEN has_function_privilege('pg_current_logfile(text)', 'EXECUTE') "
+      "THEN pg_current_logfile(" +
+      Quoted(format_) + ") END AS path");
+  if (current.empty() || !current.Bool(0, 0).value_or(false)) {
+    throw pg::Error(pg::ErrorKind::kQuery,
+                    "the monitoring role may not read the server log: GRANT EXECUTE ON FUNCTION "
+                    "pg_current_logfile(text), pg_stat_file(text, boolean) and "
+                    "pg_read_binary_file(text, bigint, bigint, boolean) TO it, or set "
+                    "log_source.path");
+  }
+  const auto& path = current.At(0, 1);
   if (!path) {
     throw pg::Error(pg::ErrorKind::kQuery, "the server writes no " + format_ +
                                                " log (logging_collector, log_destination)");

@@ -201,7 +201,7 @@ class ServerLogFollowerTest : public ::testing::Test {
  protected:
   std::string Poll(const std::string& current, const std::map<std::string, std::string>& files) {
     FakeSession session;
-    session.Respond("pg_current_logfile", pg::Rows({"path"}, {Row{current}}));
+    session.Respond("pg_current_logfile", pg::Rows({"allowed", "path"}, {Row{"t", current}}));
     for (const auto& [name, content] : files) {
       // The read names the offset; answer for the one this follower is at.
       const std::string from = name == expected_path_ ? std::to_string(offset_) : "0";
@@ -243,10 +243,24 @@ TEST_F(ServerLogFollowerTest, FollowsRotationToANewName) {
 
 TEST_F(ServerLogFollowerTest, NoSuchLogIsAnError) {
   FakeSession session;
-  session.Respond("pg_current_logfile", pg::Rows({"path"}, {Row{std::nullopt}}));
+  session.Respond("pg_current_logfile", pg::Rows({"allowed", "path"}, {Row{"t", std::nullopt}}));
   EXPECT_THROW(follower_.Poll(
                    session, [](std::string_view) {}, [] {}),
                pg::Error);
+}
+
+TEST_F(ServerLogFollowerTest, WithoutTheGrantsNothingIsCalledThatWouldFail) {
+  FakeSession session;
+  session.Respond("pg_current_logfile", pg::Rows({"allowed", "path"}, {Row{"f", std::nullopt}}));
+  try {
+    follower_.Poll(
+        session, [](std::string_view) {}, [] {});
+    FAIL() << "read a log the role may not read";
+  } catch (const pg::Error& error) {
+    EXPECT_NE(std::string(error.what()).find("GRANT EXECUTE"), std::string::npos);
+  }
+  ASSERT_EQ(session.queries().size(), 1u);  // no pg_stat_file, no pg_read_binary_file
+  EXPECT_NE(session.queries()[0].find("CASE WHEN has_function_privilege"), std::string::npos);
 }
 
 }  // namespace
