@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <limits>
 #include <set>
@@ -42,6 +43,18 @@ std::string QuoteIdentifier(const std::string& name) {
 }
 
 std::size_t Hash(const std::string& text) { return std::hash<std::string>{}(text); }
+
+// Whether an entry's counters went backwards (reset, or evicted and created again). Calls and
+// rows are whole numbers, exact in a double. Execution time is not: a key that sums several
+// rows (a statement both top-level and nested, or every statement of a role this one may not
+// see) adds them in whatever order the server returns them, and the last bits of the sum
+// differ from poll to poll. Such noise is not a reset; taking it for one would count the
+// entry's whole history again.
+template <typename Counters>
+bool CountedBackwards(const Counters& now, const Counters& last) {
+  const double noise = 1e-9 * std::abs(last.exec_ms) + 1e-6;
+  return now.calls < last.calls || now.rows < last.rows || now.exec_ms < last.exec_ms - noise;
+}
 
 }  // namespace
 
@@ -303,12 +316,11 @@ void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
     const bool is_new = added.contains(key);
     if (baseline) {
       statement.delta = {};
-    } else if (is_new || reset_all || recreated || counters.calls < statement.last.calls ||
-               counters.exec_ms < statement.last.exec_ms || counters.rows < statement.last.rows) {
+    } else if (is_new || reset_all || recreated || CountedBackwards(counters, statement.last)) {
       statement.delta = counters;  // everything it has counted is new since the last poll
     } else {
       statement.delta = {counters.calls - statement.last.calls,
-                         counters.exec_ms - statement.last.exec_ms,
+                         std::max(0.0, counters.exec_ms - statement.last.exec_ms),
                          counters.rows - statement.last.rows};
     }
     if (entry_since != since.end()) statement.stats_since = entry_since->second;
