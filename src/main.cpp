@@ -9,6 +9,7 @@
 #include "build_info.h"
 #include "config/config.h"
 #include "config/web_config.h"
+#include "http/tls.h"
 
 namespace {
 
@@ -56,8 +57,9 @@ int main(int argc, char** argv) {
     config = config_file.empty() ? pgvigil::config::ZeroConfig()
                                  : pgvigil::config::LoadFile(config_file);
     overrides.ApplyTo(config);
+    (void)pgvigil::config::ParseListenAddress(config.web.listen_address);
     if (!config.web.config_file.empty()) {
-      (void)pgvigil::config::LoadWebConfig(config.web.config_file);
+      pgvigil::http::CheckWebConfig(pgvigil::config::LoadWebConfig(config.web.config_file));
     }
   } catch (const pgvigil::config::ConfigError& error) {
     std::cerr << "pgvigil: config error: " << error.what() << "\n";

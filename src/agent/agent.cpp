@@ -23,6 +23,12 @@ std::string IsoNow() {
   return buffer;
 }
 
+// JSON text of a response. Server messages and request parameters may hold invalid UTF-8
+// (a database's encoding, `?target=%FF`): replaced, never an exception and a 500.
+std::string JsonText(const json& value, int indent = -1) {
+  return value.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 std::string HtmlEscape(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -75,7 +81,7 @@ std::string HealthReport(const std::vector<std::shared_ptr<const TargetSnapshot>
                    {"cpu_seconds", std::round(process.cpu_seconds * 100) / 100}}},
                  {"targets", targets}};
   if (http_status != nullptr) *http_status = status == "down" ? 503 : 200;
-  return report.dump(2) + "\n";
+  return JsonText(report, 2);
 }
 
 std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots) {
@@ -108,7 +114,8 @@ std::shared_ptr<const Agent::State> Agent::Current() const {
 }
 
 void Agent::Start() {
-  for (const auto& worker : Current()->workers) worker->Start();
+  const auto state = Current();
+  for (const auto& worker : state->workers) worker->Start();
 }
 
 void Agent::Stop() {
@@ -151,8 +158,11 @@ void Agent::Reload(const config::Config& config) {
 }
 
 Page Agent::Metrics() const {
+  // The state is held for the whole loop: a reload may replace it meanwhile (never iterate a
+  // temporary's member).
+  const auto state = Current();
   std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
-  for (const auto& worker : Current()->workers) snapshots.push_back(worker->Snapshot());
+  for (const auto& worker : state->workers) snapshots.push_back(worker->Snapshot());
   return {200, "text/plain; version=0.0.4; charset=utf-8", Exposition(snapshots)};
 }
 
@@ -164,7 +174,7 @@ Page Agent::Health(const std::optional<std::string>& target) const {
   }
   if (target && snapshots.empty()) {
     json error = {{"error", "unknown target"}, {"target", *target}};
-    return {404, "application/json", error.dump() + "\n"};
+    return {404, "application/json", JsonText(error)};
   }
   int status = 200;
   const double uptime = std::chrono::duration<double>(SteadyClock::now() - started_).count();
@@ -175,17 +185,19 @@ Page Agent::Health(const std::optional<std::string>& target) const {
 Page Agent::Live() const {
   const auto now = SteadyClock::now();
   json stuck = json::array();
-  for (const auto& worker : Current()->workers) {
+  const auto state = Current();
+  for (const auto& worker : state->workers) {
     if (now - worker->LastProgress() > worker->StallLimit()) stuck.push_back(worker->target().name);
   }
   json body = {{"status", stuck.empty() ? "live" : "stuck"}, {"stuck_targets", stuck}};
-  return {stuck.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+  return {stuck.empty() ? 200 : 503, "application/json", JsonText(body)};
 }
 
 Page Agent::Ready() const {
   const auto now = SteadyClock::now();
   json waiting = json::array();
-  for (const auto& worker : Current()->workers) {
+  const auto state = Current();
+  for (const auto& worker : state->workers) {
     auto snapshot = worker->Snapshot();
     const auto& last = snapshot->observations.probe.last_success;
     const bool ready = snapshot->probe_enabled ? last && now - *last <= 2 * snapshot->probe_interval
@@ -193,7 +205,7 @@ Page Agent::Ready() const {
     if (!ready) waiting.push_back(snapshot->name);
   }
   json body = {{"status", waiting.empty() ? "ready" : "not ready"}, {"not_ready_targets", waiting}};
-  return {waiting.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+  return {waiting.empty() ? 200 : 503, "application/json", JsonText(body)};
 }
 
 Page Agent::Index() const {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -61,7 +62,11 @@ class Reader {
     if (map.IsNull()) return;
     if (!map.IsMap()) Fail(map, path.empty() ? "(top level)" : path, "expected a map of keys");
     for (const auto& entry : map) {
-      const auto key = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) {
+        Fail(entry.first, path.empty() ? "(top level)" : path,
+             "expected a plain key, got a list or map");
+      }
+      const auto key = entry.first.Scalar();
       const std::string key_path = path.empty() ? key : path + "." + key;
       if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
         std::string list;
@@ -84,6 +89,7 @@ class Reader {
     if (!parsed) {
       Fail(node, key, "expected a duration such as 250ms, 5s, 1m or 1h, got '" + text + "'");
     }
+    if (*parsed > kMaxDuration) Fail(node, key, "expected at most 365d, got '" + text + "'");
     return *parsed;
   }
 
@@ -98,10 +104,10 @@ class Reader {
     try {
       std::size_t used = 0;
       double value = std::stod(text, &used);
-      if (used == text.size()) return value;
+      if (used == text.size() && std::isfinite(value)) return value;
     } catch (const std::exception&) {
     }
-    Fail(node, key, "expected a number, got '" + text + "'");
+    Fail(node, key, "expected a finite number, got '" + text + "'");
   }
 
   int Integer(const YAML::Node& node, const std::string& key, int min, int max) const {
@@ -294,8 +300,10 @@ class Reader {
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (key == "listen_address") {
                    web.listen_address = String(value, p);
-                   if (web.listen_address.rfind(':') == std::string::npos) {
-                     Fail(value, p, "expected HOST:PORT or :PORT");
+                   try {
+                     (void)ParseListenAddress(web.listen_address);
+                   } catch (const ConfigError& error) {
+                     Fail(value, p, error.what());
                    }
                  }
                  if (key == "config_file") web.config_file = String(value, p);
@@ -462,7 +470,36 @@ Config LoadString(const std::string& text, const std::string& source) {
     throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) +
                       ": malformed YAML: " + e.msg);
   }
-  return Reader(source).Read(root);
+  // Anything yaml-cpp still throws (a conversion the reader did not foresee) is a config error
+  // too, never an abort: at start that is exit 2, on SIGHUP a rejected reload.
+  try {
+    return Reader(source).Read(root);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
+
+ListenAddress ParseListenAddress(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    throw ConfigError("listen address '" + address + "': expected HOST:PORT, :PORT or [IPv6]:PORT");
+  }
+  std::string host = address.substr(0, colon);
+  const std::string port_text = address.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find_first_of(":[]") != std::string::npos) {
+    throw ConfigError("listen address '" + address +
+                      "': an IPv6 host needs brackets, as [::1]:9432");
+  }
+  const bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                      std::all_of(port_text.begin(), port_text.end(),
+                                  [](unsigned char c) { return std::isdigit(c) != 0; });
+  const int port = digits ? std::stoi(port_text) : -1;
+  if (port < 0 || port > 65535) {
+    throw ConfigError("listen address '" + address + "': expected a port from 0 to 65535");
+  }
+  return {host.empty() ? "0.0.0.0" : host, port};
 }
 
 Config LoadFile(const std::string& path) {

@@ -123,6 +123,16 @@ struct Config {
 // falls back to PGHOST, PGPORT, PGUSER, ~/.pgpass and the rest, exactly as psql does.
 [[nodiscard]] Config ZeroConfig();
 
+// A listen address: HOST:PORT, :PORT (every address) or [IPv6]:PORT. Throws ConfigError.
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+[[nodiscard]] ListenAddress ParseListenAddress(const std::string& address);
+
+// Longer durations are refused: they would overflow the clocks they are added to.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
+
 // The effective config as YAML, with passwords in DSNs redacted and password files not read out.
 [[nodiscard]] std::string ToRedactedYaml(const Config& config);
 

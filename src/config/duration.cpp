@@ -24,6 +24,8 @@ constexpr std::array<Unit, 5> kUnits{{
 
 }  // namespace
 
+constexpr std::int64_t kLongestMillis = 1000LL * 86400 * 365 * 1000;  // a thousand years
+
 std::optional<Duration> ParseDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   if (text == "0") return Duration::zero();
@@ -48,6 +50,8 @@ std::optional<Duration> ParseDuration(std::string_view text) {
     if (unit == nullptr) return std::nullopt;
     text.remove_prefix(unit->suffix.size());
     total += value * unit->millis;
+    // Far beyond any sensible setting, and before int64 milliseconds could overflow.
+    if (total > kLongestMillis) return std::nullopt;
   }
   return Duration(total);
 }

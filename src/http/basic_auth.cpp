@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -30,28 +31,46 @@ std::optional<std::string> DecodeBase64(const std::string& text) {
 
 }  // namespace
 
-bool BasicAuth::Check(const std::string& authorization_header) {
+BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
+  if (users_.empty()) return;
+  // "$2b$12$..." -> cost 12: the dummy costs what a real check costs.
+  const std::string& sample = users_.begin()->second;
+  unsigned long cost = 10;
+  if (sample.size() > 6 && sample[3] == '$') cost = std::strtoul(sample.c_str() + 4, nullptr, 10);
+  char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+  if (crypt_gensalt_rn("$2b$", cost, nullptr, 0, salt, sizeof salt) != nullptr) {
+    auto data = std::make_unique<crypt_data>();
+    const char* hash = crypt_r("pgvigil-dummy-password", salt, data.get());
+    if (hash != nullptr && hash[0] != '*') dummy_hash_ = hash;
+  }
+  if (dummy_hash_.empty()) dummy_hash_ = sample;
+}
+
+BasicAuth::Result BasicAuth::Check(const std::string& authorization_header) {
   constexpr std::string_view kPrefix = "Basic ";
-  if (!authorization_header.starts_with(kPrefix)) return false;
+  if (!authorization_header.starts_with(kPrefix)) return Result::kDenied;
   auto decoded = DecodeBase64(authorization_header.substr(kPrefix.size()));
-  if (!decoded) return false;
+  if (!decoded) return Result::kDenied;
   const auto colon = decoded->find(':');
-  if (colon == std::string::npos) return false;
+  if (colon == std::string::npos) return Result::kDenied;
   const std::string user = decoded->substr(0, colon);
   const std::string password = decoded->substr(colon + 1);
   auto hash = users_.find(user);
-  if (hash == users_.end()) return false;
-  {
+  if (hash != users_.end()) {
     std::lock_guard lock(mutex_);
     auto known = verified_.find(user);
-    if (known != verified_.end() && SameText(known->second, password)) return true;
+    if (known != verified_.end() && SameText(known->second, password)) return Result::kAllowed;
   }
+  if (!checks_.try_acquire()) return Result::kBusy;
+  const std::string& against = hash != users_.end() ? hash->second : dummy_hash_;
   auto data = std::make_unique<crypt_data>();
-  const char* result = crypt_r(password.c_str(), hash->second.c_str(), data.get());
-  if (result == nullptr || result[0] == '*' || !SameText(result, hash->second)) return false;
+  const char* result = crypt_r(password.c_str(), against.c_str(), data.get());
+  const bool match = result != nullptr && result[0] != '*' && SameText(result, against);
+  checks_.release();
+  if (!match || hash == users_.end()) return Result::kDenied;
   std::lock_guard lock(mutex_);
   verified_[user] = password;
-  return true;
+  return Result::kAllowed;
 }
 
 }  // namespace pgvigil::http

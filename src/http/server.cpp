@@ -3,15 +3,85 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 
+#include "config/config.h"
 #include "http/basic_auth.h"
+#include "http/tls.h"
 
 namespace pgvigil::http {
 namespace {
 
-constexpr std::size_t kHttpThreads = 4;
+// Connections served at once, each on a thread of its own (as Go's server does): slow or idle
+// clients hold their own threads, never the ones scrapes need. Beyond this, new connections
+// wait for a free thread.
+constexpr std::size_t kMaxConnections = 512;
+// A request must keep arriving: each read waits this long at most, and an idle keep-alive
+// connection is closed after it.
+constexpr time_t kReadTimeoutSeconds = 5;
+// GET needs no body; a request announcing more is refused (413) before anything is read.
+constexpr std::size_t kMaxBody = 4096;
+// How long a stop waits for connections still open; the rest are left to the process exit.
+constexpr auto kStopGrace = std::chrono::seconds(2);
+
+// httplib's task queue, one detached thread per connection. The threads share their
+// bookkeeping through a shared_ptr, so a thread that outlives a timed-out shutdown touches
+// nothing freed. Shared by the accept thread and the connection threads.
+class ConnectionThreads final : public httplib::TaskQueue {
+ public:
+  explicit ConnectionThreads(std::shared_ptr<std::atomic<bool>> left_running)
+      : state_(std::make_shared<State>()), left_running_(std::move(left_running)) {}
+
+  void enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(state_->mutex);
+    if (state_->running >= kMaxConnections) {
+      state_->waiting.push_back(std::move(fn));
+      return;
+    }
+    ++state_->running;
+    Spawn(state_, std::move(fn));
+  }
+
+  void shutdown() override {
+    std::unique_lock lock(state_->mutex);
+    const bool done = state_->idle.wait_for(
+        lock, kStopGrace, [&] { return state_->running == 0 && state_->waiting.empty(); });
+    state_->waiting.clear();
+    if (!done) left_running_->store(true);
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable idle;
+    std::size_t running = 0;
+    std::deque<std::function<void()>> waiting;
+  };
+
+  static void Spawn(const std::shared_ptr<State>& state, std::function<void()> fn) {
+    std::thread([state, fn = std::move(fn)]() mutable {
+      while (fn) {
+        fn();
+        std::lock_guard lock(state->mutex);
+        if (state->waiting.empty()) {
+          fn = nullptr;
+          --state->running;
+          state->idle.notify_all();
+        } else {
+          fn = std::move(state->waiting.front());
+          state->waiting.pop_front();
+        }
+      }
+    }).detach();
+  }
+
+  std::shared_ptr<State> state_;
+  std::shared_ptr<std::atomic<bool>> left_running_;
+};
 
 const std::set<std::string> kPaths = {"/", "/metrics", "/health", "/health/live", "/health/ready"};
 
@@ -25,40 +95,28 @@ void SendError(httplib::Response& response, int status, const std::string& messa
   response.set_content(message + "\n", "text/plain; charset=utf-8");
 }
 
-std::pair<std::string, int> SplitAddress(const std::string& address) {
-  const auto colon = address.rfind(':');
-  if (colon == std::string::npos)
-    throw std::runtime_error("listen address needs a port: " + address);
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  if (host.empty()) host = "0.0.0.0";
-  int port = 0;
-  try {
-    port = std::stoi(address.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw std::runtime_error("listen address has a bad port: " + address);
-  }
-  if (port < 0 || port > 65535)
-    throw std::runtime_error("listen address has a bad port: " + address);
-  return {host, port};
-}
-
 }  // namespace
 
 Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::move(routes)) {
   if (web.tls()) {
-    auto tls = std::make_unique<httplib::SSLServer>(
-        web.cert_file.c_str(), web.key_file.c_str(),
-        web.client_ca_file.empty() ? nullptr : web.client_ca_file.c_str());
-    if (!tls->is_valid()) {
-      throw std::runtime_error("cannot load the TLS certificate or key from the web config file");
-    }
+    std::string error;
+    auto tls = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
+      try {
+        ConfigureTls(context, web);
+        return true;
+      } catch (const config::ConfigError& e) {
+        error = e.what();
+        return false;
+      }
+    });
+    if (!tls->is_valid()) throw config::ConfigError(error.empty() ? "cannot set TLS up" : error);
     server_ = std::move(tls);
   } else {
     server_ = std::make_unique<httplib::Server>();
   }
+  httplib::Headers headers;
+  for (const auto& [name, value] : web.headers) headers.emplace(name, value);
+  server_->set_default_headers(std::move(headers));
   auto auth = std::make_shared<BasicAuth>(web.basic_auth_users);
   server_->set_pre_routing_handler(
       [auth](const httplib::Request& request, httplib::Response& response) {
@@ -71,10 +129,19 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
           SendError(response, 405, "method not allowed: use GET");
           return httplib::Server::HandlerResponse::Handled;
         }
-        if (auth->Enabled() && !auth->Check(request.get_header_value("Authorization"))) {
-          response.set_header("WWW-Authenticate", "Basic realm=\"pgvigil\"");
-          SendError(response, 401, "unauthorized");
-          return httplib::Server::HandlerResponse::Handled;
+        if (auth->Enabled()) {
+          switch (auth->Check(request.get_header_value("Authorization"))) {
+            case BasicAuth::Result::kAllowed:
+              break;
+            case BasicAuth::Result::kBusy:
+              response.set_header("Retry-After", "1");
+              SendError(response, 429, "too many password checks at once; retry");
+              return httplib::Server::HandlerResponse::Handled;
+            case BasicAuth::Result::kDenied:
+              response.set_header("WWW-Authenticate", "Basic realm=\"pgvigil\"");
+              SendError(response, 401, "unauthorized");
+              return httplib::Server::HandlerResponse::Handled;
+          }
         }
         for (const auto& [name, value] : request.params) {
           if (!(request.path == "/health" && name == "target")) {
@@ -98,12 +165,14 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
       });
   // Without it a keep-alive response written in two parts waits out delayed ACK (~40 ms).
   server_->set_tcp_nodelay(true);
-  // Scrapes are served from snapshots in about a millisecond; a few threads are plenty, and
-  // each one costs a stack and malloc state.
-  server_->new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
+  server_->new_task_queue = [left = connections_left_running_] {
+    return new ConnectionThreads(left);
+  };
   server_->set_keep_alive_max_count(100);
-  server_->set_read_timeout(std::chrono::seconds(10));
-  server_->set_write_timeout(std::chrono::seconds(10));
+  server_->set_keep_alive_timeout(kReadTimeoutSeconds);
+  server_->set_read_timeout(kReadTimeoutSeconds, 0);
+  server_->set_write_timeout(kReadTimeoutSeconds, 0);
+  server_->set_payload_max_length(kMaxBody);
   Install();
 }
 
@@ -137,7 +206,7 @@ void Server::Install() {
 }
 
 int Server::Listen(const std::string& listen_address) {
-  auto [host, port] = SplitAddress(listen_address);
+  auto [host, port] = config::ParseListenAddress(listen_address);
   int bound = port;
   if (port == 0) {
     bound = server_->bind_to_any_port(host);
@@ -154,6 +223,9 @@ void Server::Stop() {
   if (!thread_.joinable()) return;
   server_->stop();
   thread_.join();
+  // Connections still open after the grace (a client dripping a request) keep running on
+  // their own threads until the process exits; they must find the server where it was.
+  if (connections_left_running_->load()) (void)server_.release();
 }
 
 }  // namespace pgvigil::http

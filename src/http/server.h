@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,7 +27,11 @@ struct Routes {
 
 // The HTTP interface on cpp-httplib: GET (and HEAD) of /, /metrics, /health, /health/live and
 // /health/ready; other methods on those paths get 405, other paths 404, unknown query
-// parameters 400. Handlers run on httplib's thread pool.
+// parameters 400. Every connection is served on a thread of its own (up to 512 at once), so
+// slow or idle clients never hold the threads scrapes need; a read waits 5 s at most, an idle
+// keep-alive connection is closed after 5 s, request bodies over 4 KiB are refused, and Stop()
+// returns within about 2 s whatever clients still hold open. Shared by the accept thread and
+// the connection threads; the Routes' calls must be thread-safe.
 class Server {
  public:
   Server(Routes routes, const config::WebConfigFile& web);
@@ -37,13 +42,15 @@ class Server {
   // Binds HOST:PORT (":9432" is every address) and serves on a thread of its own. Returns the
   // bound port. Throws std::runtime_error if the address cannot be bound.
   int Listen(const std::string& listen_address);
-  // Stops accepting, lets in-flight responses finish, and joins.
+  // Stops accepting, lets in-flight responses finish (2 s at most), and joins.
   void Stop();
 
  private:
   void Install();
 
   Routes routes_;
+  std::shared_ptr<std::atomic<bool>> connections_left_running_ =
+      std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

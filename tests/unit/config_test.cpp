@@ -237,6 +237,40 @@ TEST_F(ConfigFileTest, OtherValidation) {
               HasSubstr("expected true or false"));
 }
 
+TEST_F(ConfigFileTest, TypeConfusedYamlIsAConfigErrorNeverAnAbort) {
+  EXPECT_THAT(ErrorOf("? [a, b]\n: c\n"),
+              HasSubstr("bad.yaml:1: (top level): expected a plain key"));
+  EXPECT_THAT(ErrorOf("defaults:\n  ? {x: 1}\n  : 5s\n"), HasSubstr("expected a plain key"));
+  EXPECT_THAT(ErrorOf("targets:\n  - name: [a]\n"), HasSubstr("targets[0].name"));
+  EXPECT_THAT(ErrorOf("defaults:\n  housekeeping_statements: {a: b}\n"),
+              HasSubstr("defaults.housekeeping_statements: expected a list"));
+  EXPECT_THAT(ErrorOf("defaults:\n  housekeeping_statements: [[BEGIN]]\n"),
+              HasSubstr("defaults.housekeeping_statements[0]: expected a string"));
+}
+
+TEST_F(ConfigFileTest, HugeDurationsAndNonFiniteThresholdsAreRefused) {
+  EXPECT_THAT(ErrorOf("defaults:\n  connect_timeout: 1000000000d\n"),
+              HasSubstr("defaults.connect_timeout: expected a duration"));
+  EXPECT_THAT(ErrorOf("defaults:\n  connect_timeout: 400d\n"),
+              HasSubstr("defaults.connect_timeout: expected at most 365d"));
+  for (const char* value : {".nan", "nan", "inf", "-.inf"}) {
+    EXPECT_THAT(ErrorOf(std::string("health:\n  error_ratio: {warn: ") + value + "}\n"),
+                HasSubstr("health.error_ratio.warn: expected a finite number"))
+        << value;
+  }
+}
+
+TEST_F(ConfigFileTest, ListenAddressesAreCheckedStrictly) {
+  EXPECT_EQ(ParseListenAddress(":9432").host, "0.0.0.0");
+  EXPECT_EQ(ParseListenAddress("[::1]:56218").host, "::1");
+  EXPECT_EQ(ParseListenAddress("127.0.0.1:0").port, 0);
+  for (const char* bad : {"[::1]:56218x", "localhost", ":65536", ":-1", "::1:9432", ":"}) {
+    EXPECT_THROW((void)ParseListenAddress(bad), ConfigError) << bad;
+  }
+  EXPECT_THAT(ErrorOf("web:\n  listen_address: \"[::1]:56218x\"\n"),
+              HasSubstr("bad.yaml:2: web.listen_address: listen address '[::1]:56218x'"));
+}
+
 TEST_F(ConfigFileTest, RedactedYamlHidesEveryPassword) {
   const std::string secret = Write("secret", "file-secret\n");
   const Config config = LoadFile(Write("redact.yaml", R"(targets:
