@@ -124,6 +124,13 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
           SendError(response, 404, "not found: try /metrics or /health");
           return httplib::Server::HandlerResponse::Handled;
         }
+        // GET needs no body: one announced beyond the limit is refused, not read.
+        if (request.has_header("Transfer-Encoding") ||
+            request.get_header_value<std::uint64_t>("Content-Length") > kMaxBody) {
+          response.set_header("Connection", "close");
+          SendError(response, 413, "request body too large");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         if (request.method != "GET" && request.method != "HEAD") {
           response.set_header("Allow", "GET, HEAD");
           SendError(response, 405, "method not allowed: use GET");
