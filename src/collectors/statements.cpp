@@ -162,6 +162,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   // Sum rows of one key: on 14+ a statement can appear as top-level and as nested.
   std::map<Key, Counters> current;
   std::map<Key, std::optional<std::string>> since;
+  std::set<Key> summed;  // keys that add up several rows
   const std::size_t userid = rows.Column("userid");
   const std::size_t dbid = rows.Column("dbid");
   const std::size_t queryid = rows.Column("queryid");
@@ -173,7 +174,9 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   for (std::size_t row = 0; row < rows.size(); ++row) {
     Key key{ToOid(rows.Number(row, userid)), ToOid(rows.Number(row, dbid)), kHiddenQueryId};
     if (const auto& id = rows.At(row, queryid)) key.queryid = std::stoll(*id);
-    Counters& sum = current[key];
+    auto [entry, first] = current.try_emplace(key);
+    if (!first || key.queryid == kHiddenQueryId) summed.insert(key);
+    Counters& sum = entry->second;
     sum.calls += rows.Number(row, calls).value_or(0);
     sum.exec_ms += rows.Number(row, exec_ms).value_or(0);
     sum.rows += rows.Number(row, row_count).value_or(0);
@@ -225,7 +228,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   }
 
   const bool baseline = !baseline_done_;
-  ComputeDeltas(current, since, added, reset_all, baseline);
+  ComputeDeltas(current, since, added, summed, reset_all, baseline);
   UpdateExportedSet(baseline);
   for (const auto& [key, statement] : statements_) {
     const Counters& add = baseline ? statement.last : statement.delta;
@@ -307,7 +310,8 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
 
 void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
                                         const std::map<Key, std::optional<std::string>>& since,
-                                        const std::set<Key>& added, bool reset_all, bool baseline) {
+                                        const std::set<Key>& added, const std::set<Key>& summed,
+                                        bool reset_all, bool baseline) {
   for (const auto& [key, counters] : current) {
     Statement& statement = statements_.at(key);
     const auto entry_since = since.find(key);
@@ -316,8 +320,14 @@ void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
     const bool is_new = added.contains(key);
     if (baseline) {
       statement.delta = {};
-    } else if (is_new || reset_all || recreated || CountedBackwards(counters, statement.last)) {
+    } else if (is_new || reset_all || recreated ||
+               (!summed.contains(key) && CountedBackwards(counters, statement.last))) {
       statement.delta = counters;  // everything it has counted is new since the last poll
+    } else if (summed.contains(key) && CountedBackwards(counters, statement.last)) {
+      // A sum of rows that lost one (evicted, or reset on its own): what the others added
+      // cannot be told from the loss, and counting the whole sum again would count history
+      // as new. Nothing is counted this poll.
+      statement.delta = {};
     } else {
       statement.delta = {counters.calls - statement.last.calls,
                          std::max(0.0, counters.exec_ms - statement.last.exec_ms),

@@ -89,7 +89,8 @@ class StatementsCollector final : public Collector {
   bool ReadInfo(pg::Session& session, const Extension& extension);
   void ComputeDeltas(const std::map<Key, Counters>& current,
                      const std::map<Key, std::optional<std::string>>& since,
-                     const std::set<Key>& added, bool reset_all, bool baseline);
+                     const std::set<Key>& added, const std::set<Key>& summed, bool reset_all,
+                     bool baseline);
   void AttributeOwn(pg::Session& session, const Extension& extension,
                     const pg::OwnLoad::ByFingerprint& own_now, double& unmatched_calls,
                     double& unmatched_ms);

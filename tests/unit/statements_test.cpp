@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 
 struct Entry {
   std::string userid;
-  std::string queryid;
+  std::optional<std::string> queryid;
   double calls;
   double exec_ms;
   std::optional<std::string> stats_since = std::nullopt;
@@ -192,6 +192,16 @@ TEST_F(StatementsTest, RoundingOfSummedTimesIsNotAReset) {
   EXPECT_EQ(Sum(families, "pg_stat_statements_calls_total"), 112);
   EXPECT_DOUBLE_EQ(observations_.statements.window.back().work_calls, 2);
   EXPECT_NEAR(observations_.statements.window.back().work_ms, 2, 1e-6);
+}
+
+TEST_F(StatementsTest, ASumOfHiddenRowsThatLosesOneIsNotCountedAgain) {
+  // Role 20's statements are hidden from the agent's role (no queryid): one key summing them.
+  // One of them is evicted: the sum drops; its history must not come back as new work.
+  Poll({{"20", std::nullopt, 50, 18000}, {"20", std::nullopt, 10, 100}, {"20", "1", 1, 1}});
+  Poll({{"20", std::nullopt, 50, 18000}, {"20", "1", 2, 2}});
+  const auto& step = observations_.statements.window.back();
+  EXPECT_DOUBLE_EQ(step.work_calls, 1);
+  EXPECT_DOUBLE_EQ(step.work_ms, 1);
 }
 
 TEST_F(StatementsTest, HysteresisKeepsSeriesAndCountersMonotonic) {
