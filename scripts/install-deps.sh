@@ -13,6 +13,10 @@ packages=(
 # npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm
 # is fine as it is.
 command -v npm >/dev/null || packages+=(npm)
+if [[ "${1:-}" == "--sanitizers" ]]; then
+  # clang with libFuzzer and the sanitizer runtimes.
+  packages+=(clang libclang-rt-14-dev)
+fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(prometheus-postgres-exporter)
 fi

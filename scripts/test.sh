@@ -55,6 +55,43 @@ echo "test.sh: the whole suite against PostgreSQL $primary"
 ctest --test-dir "$build" --output-on-failure --timeout 900 "${ctest_args[@]}"
 pg_cleanup
 
+# Sanitizers and fuzzers, against the primary major, when the whole suite runs (or with
+# PGVIGIL_SANITIZERS=1): ASan+UBSan over the unit, integration and end-to-end tests; TSan over
+# the unit tests and the concurrency tests (reload storms and shutdown under scrapes, slow
+# clients); every libFuzzer target on its seed corpus for PGVIGIL_FUZZ_SECONDS (30) each.
+if [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]; then
+  scripts/install-deps.sh --sanitizers
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+  export TSAN_OPTIONS="halt_on_error=1:suppressions=$root/tests/tsan.supp"
+  for kind in asan tsan; do
+    sanitize=address,undefined
+    [[ $kind == tsan ]] && sanitize=thread
+    cmake -S . -B "$root/build-$kind" -DPGVIGIL_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DPGVIGIL_SANITIZE=$sanitize >/dev/null
+    cmake --build "$root/build-$kind" -j "$(nproc)"
+  done
+  pg_start_test_server
+  echo "test.sh: ASan+UBSan: unit, integration and end-to-end tests against PostgreSQL $primary"
+  ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900 -E 'e2e.test_prometheus'
+  echo "test.sh: TSan: unit tests and the concurrency tests"
+  ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -L unit
+  ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -R 'e2e.test_hostile'
+  pg_cleanup
+  CC=clang CXX=clang++ cmake -S . -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DPGVIGIL_BUILD_TESTS=OFF -DPGVIGIL_FUZZERS=ON -DPGVIGIL_SANITIZE=address,undefined >/dev/null
+  cmake --build "$root/build-fuzz" -j "$(nproc)"
+  for corpus in fuzz/corpus/*/; do
+    name=$(basename "$corpus")
+    echo "test.sh: fuzzing $name for ${PGVIGIL_FUZZ_SECONDS:-30} s"
+    work=$(mktemp -d)
+    cp "$corpus"* "$work"/
+    "$root/build-fuzz/fuzz/fuzz_$name" -max_total_time="${PGVIGIL_FUZZ_SECONDS:-30}" \
+      -max_len=65536 -print_final_stats=1 "$work" 2>&1 | tail -n 3
+    rm -rf "$work"
+  done
+fi
+
 for major in $majors; do
   [[ "$major" == "$primary" ]] && continue
   export PGV_MAJOR=$major

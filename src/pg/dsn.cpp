@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <memory>
+#include <string_view>
 
 namespace pgvigil::pg {
 namespace {
@@ -26,18 +27,26 @@ std::string QuoteValue(const std::string& value) {
 }  // namespace
 
 std::string DsnError(const std::string& dsn) {
+  // libpq reads up to a NUL: the rest (a password, say) would be silently ignored.
+  if (dsn.find('\0') != std::string::npos) return "the connection string contains a NUL byte";
   char* raw_error = nullptr;
   std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(
       PQconninfoParse(dsn.c_str(), &raw_error));
   std::unique_ptr<char, ErrorDeleter> error(raw_error);
   if (options) return "";
-  std::string message = error ? error.get() : "cannot parse the connection string";
+  // libpq quotes the offending token, which may be (part of) a password:
+  // invalid percent-encoded token: "S3cr3t%zz". Only its words before the first quote are
+  // kept (a quote inside the token would defeat any attempt to cut out quoted parts).
+  const std::string text = error ? error.get() : "cannot parse the connection string";
+  std::string message = text.substr(0, text.find('"'));
+  if (message.size() < text.size()) message += "\"…\"";
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
 }
 
 std::string RedactDsn(const std::string& dsn) {
   if (dsn.empty()) return dsn;
+  if (dsn.find('\0') != std::string::npos) return "<unparsable DSN>";
   std::unique_ptr<PQconninfoOption, ConninfoDeleter> options(PQconninfoParse(dsn.c_str(), nullptr));
   if (!options) return "<unparsable DSN>";
   bool has_password = false;
@@ -46,7 +55,9 @@ std::string RedactDsn(const std::string& dsn) {
     if (option->val == nullptr) continue;
     std::string keyword = option->keyword;
     std::string value = option->val;
-    if (keyword == "password") {
+    // libpq marks every secret option (password, sslpassword, and any it adds) with '*'.
+    if (keyword == "password" || keyword == "sslpassword" ||
+        (option->dispchar != nullptr && std::string_view(option->dispchar) == "*")) {
       has_password = true;
       value = "REDACTED";
     }

@@ -1,0 +1,1 @@
+SELECT $1 /* a /* nested */ b */ FROM "T" WHERE x IN ($2, $3);
