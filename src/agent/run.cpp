@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "agent/agent.h"
@@ -83,6 +84,12 @@ int Run(const config::Config& initial, const Overrides& overrides) {
   server.Stop();
   agent.Stop();
   spdlog::info("stopped");
+  if (server.ConnectionsLeftRunning()) {
+    // Connection threads of clients that would not finish still run: end the process here,
+    // before destructors free what those threads could still touch.
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
   return 0;
 }
 

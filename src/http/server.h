@@ -44,6 +44,8 @@ class Server {
   int Listen(const std::string& listen_address);
   // Stops accepting, lets in-flight responses finish (2 s at most), and joins.
   void Stop();
+  // After Stop(): whether clients still held connections open, whose threads run on.
+  [[nodiscard]] bool ConnectionsLeftRunning() const { return connections_left_running_->load(); }
 
  private:
   void Install();
