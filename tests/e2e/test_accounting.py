@@ -65,6 +65,10 @@ def log_size():
 
 
 def setup_cluster():
+    # Nothing left running by other suites may complete inside these tests' windows and count
+    # as work (a statement still running on the server when its client went away, say).
+    harness.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                 "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
     harness.psql("DROP DATABASE IF EXISTS %s" % DB)
     harness.psql("DROP DATABASE IF EXISTS noext")
     harness.psql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app') THEN "
