@@ -53,6 +53,8 @@ export PGV_MAJOR=$primary
 pg_start_test_server
 echo "test.sh: the whole suite against PostgreSQL $primary"
 ctest --test-dir "$build" --output-on-failure --timeout 900 "${ctest_args[@]}"
+grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\)' \
+  "$build/Testing/Temporary/LastTest.log" || true
 pg_cleanup
 
 # Sanitizers and fuzzers, against the primary major, when the whole suite runs (or with
@@ -98,5 +100,8 @@ for major in $majors; do
   pg_start_test_server
   echo "test.sh: integration tests and the accounting suite against PostgreSQL $major"
   ctest --test-dir "$build" --output-on-failure --timeout 900 -L 'integration|accounting'
+  # What the accounting suite measured against its own truth, for the record.
+  grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\)' \
+    "$build/Testing/Temporary/LastTest.log" || true
   pg_cleanup
 done

@@ -207,11 +207,16 @@ std::optional<LogRecord> ParseJsonlog(std::string_view record, bool truncated) {
   if (!truncated) {
     auto json = nlohmann::json::parse(record, nullptr, /*allow_exceptions=*/false);
     if (json.is_object()) {
-      out.time = json.value("timestamp", "");
-      out.severity = json.value("error_severity", "");
-      out.sqlstate = json.value("state_code", "");
-      out.message = json.value("message", "");
-      out.application_name = json.value("application_name", "");
+      // A field of another type than PostgreSQL writes is read as absent, never thrown on.
+      auto text = [&json](const char* key) {
+        const auto it = json.find(key);
+        return it != json.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      out.time = text("timestamp");
+      out.severity = text("error_severity");
+      out.sqlstate = text("state_code");
+      out.message = text("message");
+      out.application_name = text("application_name");
       if (out.severity.empty()) return std::nullopt;
       return out;
     }

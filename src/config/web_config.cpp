@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 #include <string_view>
+#include <system_error>
 
 #include "config/config.h"
 
@@ -26,7 +27,11 @@ std::string ReadableFile(const std::string& path, const YAML::Node& node, const 
   if (!std::filesystem::path(file).is_absolute()) {
     file = (std::filesystem::path(path).parent_path() / file).string();
   }
-  if (!std::filesystem::is_regular_file(file)) Fail(path, node, key, "no such file '" + file + "'");
+  // The error_code form: a name too long or unreadable is "no such file", never a throw.
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error)) {
+    Fail(path, node, key, "no such file '" + file + "'");
+  }
   return file;
 }
 

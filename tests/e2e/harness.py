@@ -40,6 +40,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def self_signed_certificate(prefix):
+    """A throwaway certificate and key for localhost, next to the binary: (cert, key)."""
+    directory = os.path.dirname(BINARY)
+    cert = os.path.join(directory, prefix + ".crt")
+    key = os.path.join(directory, prefix + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
+                   check=True, capture_output=True)
+    return cert, key
+
+
 def as_postgres(args, **kwargs):
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     return subprocess.run(prefix + args, check=True, capture_output=True, text=True, **kwargs)

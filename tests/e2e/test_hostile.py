@@ -146,11 +146,7 @@ class MisconfigurationTest(unittest.TestCase):
     def test_web_configs_that_would_fail_open_exit_2(self):
         harness.require_environment(self)
         directory = os.path.dirname(harness.BINARY)
-        cert = os.path.join(directory, "e2e-hostile.crt")
-        key = os.path.join(directory, "e2e-hostile.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True)
+        cert, key = harness.self_signed_certificate("e2e-hostile")
         tls = "tls_server_config:\n  cert_file: %s\n  key_file: %s\n" % (cert, key)
         cases = {
             "verify without a CA": tls + "  client_auth_type: RequireAndVerifyClientCert\n",

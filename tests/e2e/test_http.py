@@ -252,11 +252,7 @@ class WebConfigTest(unittest.TestCase):
     def test_tls_and_basic_auth(self):
         harness.require_environment(self)
         directory = os.path.dirname(harness.BINARY)
-        cert = os.path.join(directory, "e2e-tls.crt")
-        key = os.path.join(directory, "e2e-tls.key")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                        "-subj", "/CN=localhost", "-keyout", key, "-out", cert],
-                       check=True, capture_output=True)
+        cert, key = harness.self_signed_certificate("e2e-tls")
         # bcrypt hash of "scrape-pw", made with the system's libxcrypt through Python's crypt.
         hashed = subprocess.run(
             ["python3", "-W", "ignore", "-c",

@@ -61,6 +61,17 @@ TEST(ParseJsonlogTest, FieldsAndNeverTheStatement) {
   EXPECT_FALSE(ParseJsonlog("", false));
 }
 
+TEST(ParseJsonlogTest, FieldsOfAnotherTypeAreAbsentNeverAnException) {
+  // Found by fuzz/jsonlog_fuzzer.cpp: a number where a string belongs terminated the agent.
+  EXPECT_FALSE(ParseJsonlog(R"({"timestamp":552})", false));
+  EXPECT_FALSE(ParseJsonlog(R"({"error_severity":5,"message":"x"})", false));
+  auto record =
+      ParseJsonlog(R"({"error_severity":"ERROR","state_code":["x"],"timestamp":{}})", false);
+  ASSERT_TRUE(record);
+  EXPECT_EQ(record->sqlstate, "");
+  EXPECT_EQ(record->time, "");
+}
+
 TEST(ParseJsonlogTest, TruncatedRecordStillCounts) {
   const std::string prefix =
       R"({"timestamp":"t","error_severity":"ERROR","state_code":"22P02","message":"invalid input syntax: )";

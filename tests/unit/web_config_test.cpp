@@ -115,6 +115,9 @@ TEST_F(WebConfigTest, TypeConfusedYamlIsAConfigErrorNeverAnAbort) {
               HasSubstr("basic_auth_users.prometheus: expected a single value"));
   EXPECT_THAT(Error("basic_auth_users:\n  ? {a: b}\n  : c\n"), HasSubstr("expected a plain key"));
   EXPECT_THAT(Error("basic_auth_users: [x]\n"), HasSubstr("expected a map"));
+  // Found by fuzz/web_config_fuzzer.cpp: a name too long for the file system threw.
+  EXPECT_THAT(Error("tls_server_config:\n  cert_file: " + std::string(5000, 'x') + "\n"),
+              HasSubstr("tls_server_config.cert_file: no such file"));
 }
 
 }  // namespace
