@@ -9,6 +9,7 @@
 
 #include "collectors/log.h"
 #include "fake_session.h"
+#include "metrics_lookup.h"
 
 namespace pgvigil::collectors {
 namespace {
@@ -272,6 +273,48 @@ TEST_F(ServerLogFollowerTest, WithoutTheGrantsNothingIsCalledThatWouldFail) {
   }
   ASSERT_EQ(session.queries().size(), 1u);  // no pg_stat_file, no pg_read_binary_file
   EXPECT_NE(session.queries()[0].find("CASE WHEN has_function_privilege"), std::string::npos);
+}
+
+TEST(LogCollectorTest, TheAgentsOwnErrorsAreCountedApartByApplicationName) {
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("pgvigil-log-collector-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(path) << R"({"error_severity":"ERROR","message":"before the start"})"
+                      << "\n";
+  config::Target target;
+  target.settings.log_source = {path.string(), "jsonlog"};
+  LogCollector collector(target);
+  pg::ConnectOptions options;
+  Observations observations;
+  pg::OwnLoad own_load;
+  auto poll = [&] {
+    CollectContext context{
+        nullptr,      target,  options, SteadyClock::now(), std::chrono::minutes(5),
+        observations, own_load};
+    metrics::FamilySet out;
+    collector.Collect(context, out);
+    return out.Take();
+  };
+  poll();  // starts at the end: the line before it is history
+  std::ofstream(path, std::ios::app)
+      << R"({"timestamp":"2026-11-22 10:00:00.000 UTC","error_severity":"ERROR","state_code":"23505","message":"dup","application_name":"booking"})"
+      << "\n"
+      << R"({"timestamp":"2026-11-22 10:00:01.000 UTC","error_severity":"FATAL","state_code":"53300","message":"too many"})"
+      << "\n"
+      << R"({"timestamp":"2026-11-22 10:00:02.000 UTC","error_severity":"ERROR","state_code":"57014","message":"timeout","application_name":"pgvigil"})"
+      << "\n"
+      << R"({"timestamp":"2026-11-22 10:00:03.000 UTC","error_severity":"WARNING","message":"w","application_name":"booking"})"
+      << "\n";
+  const auto families = poll();
+  EXPECT_EQ(testing::SampleValue(families, "pgvigil_log_errors_total", {{"source", "application"}}),
+            2);
+  EXPECT_EQ(testing::SampleValue(families, "pgvigil_log_errors_total", {{"source", "agent"}}), 1);
+  EXPECT_EQ(testing::SampleValue(families, "pg_log_messages_total",
+                                 {{"severity", "ERROR"}, {"sqlstate_class", "57"}}),
+            1);  // the server's truth, the agent's own included
+  // Only the application's errors enter the error ratio, by their own times.
+  ASSERT_EQ(observations.log.error_times.size(), 2u);
+  EXPECT_EQ(observations.log.error_times[1] - observations.log.error_times[0], 1000);
+  std::filesystem::remove(path);
 }
 
 }  // namespace
