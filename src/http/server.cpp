@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "http/basic_auth.h"
+#include "http/connection.h"
 #include "http/tls.h"
 
 namespace pgvigil::http {
@@ -20,9 +21,6 @@ namespace {
 // clients hold their own threads, never the ones scrapes need. Beyond this, new connections
 // wait for a free thread.
 constexpr std::size_t kMaxConnections = 512;
-// A request must keep arriving: each read waits this long at most, and an idle keep-alive
-// connection is closed after it.
-constexpr time_t kReadTimeoutSeconds = 5;
 // GET needs no body; a request announcing more is refused (413) before anything is read.
 constexpr std::size_t kMaxBody = 4096;
 // How long a stop waits for connections still open; the rest are left to the process exit.
@@ -98,22 +96,21 @@ void SendError(httplib::Response& response, int status, const std::string& messa
 }  // namespace
 
 Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::move(routes)) {
+  SSL_CTX* tls = nullptr;
   if (web.tls()) {
-    std::string error;
-    auto tls = std::make_unique<httplib::SSLServer>([&](SSL_CTX& context) {
-      try {
-        ConfigureTls(context, web);
-        return true;
-      } catch (const config::ConfigError& e) {
-        error = e.what();
-        return false;
-      }
-    });
-    if (!tls->is_valid()) throw config::ConfigError(error.empty() ? "cannot set TLS up" : error);
-    server_ = std::move(tls);
-  } else {
-    server_ = std::make_unique<httplib::Server>();
+    tls = SSL_CTX_new(TLS_server_method());
+    if (tls == nullptr) throw config::ConfigError(web.source + ": cannot create a TLS context");
+    SSL_CTX_set_options(tls, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+    try {
+      ConfigureTls(*tls, web);
+    } catch (...) {
+      SSL_CTX_free(tls);
+      throw;
+    }
   }
+  // Each read waits 5 s at most, a whole request must arrive within 10 s and 64 KiB, an idle
+  // keep-alive connection is closed after 5 s (ConnectionLimits' defaults).
+  server_ = std::make_unique<GuardedServer>(tls, ConnectionLimits{});
   httplib::Headers headers;
   for (const auto& [name, value] : web.headers) headers.emplace(name, value);
   server_->set_default_headers(std::move(headers));
@@ -170,15 +167,9 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
         spdlog::error("http: {} {} failed: {}", request.method, request.path, what);
         SendError(response, 500, "internal error");
       });
-  // Without it a keep-alive response written in two parts waits out delayed ACK (~40 ms).
-  server_->set_tcp_nodelay(true);
   server_->new_task_queue = [left = connections_left_running_] {
     return new ConnectionThreads(left);
   };
-  server_->set_keep_alive_max_count(100);
-  server_->set_keep_alive_timeout(kReadTimeoutSeconds);
-  server_->set_read_timeout(kReadTimeoutSeconds, 0);
-  server_->set_write_timeout(kReadTimeoutSeconds, 0);
   server_->set_payload_max_length(kMaxBody);
   Install();
 }
@@ -228,6 +219,7 @@ int Server::Listen(const std::string& listen_address) {
 
 void Server::Stop() {
   if (!thread_.joinable()) return;
+  server_->BeginStop();
   server_->stop();
   thread_.join();
   // Connections still open after the grace (a client dripping a request) keep running on

@@ -10,11 +10,9 @@
 #include "config/web_config.h"
 #include "http/page.h"
 
-namespace httplib {
-class Server;
-}
-
 namespace pgvigil::http {
+
+class GuardedServer;
 
 // What the server serves; each call must return quickly (they read snapshots only).
 struct Routes {
@@ -28,9 +26,10 @@ struct Routes {
 // The HTTP interface on cpp-httplib: GET (and HEAD) of /, /metrics, /health, /health/live and
 // /health/ready; other methods on those paths get 405, other paths 404, unknown query
 // parameters 400. Every connection is served on a thread of its own (up to 512 at once), so
-// slow or idle clients never hold the threads scrapes need; a read waits 5 s at most, an idle
-// keep-alive connection is closed after 5 s, request bodies over 4 KiB are refused, and Stop()
-// returns within about 2 s whatever clients still hold open. Shared by the accept thread and
+// slow or idle clients never hold the threads scrapes need; a read waits 5 s at most, a whole
+// request must arrive within 10 s and 64 KiB (ConnectionLimits), an idle keep-alive connection
+// is closed after 5 s, request bodies over 4 KiB are refused, and Stop() returns within about
+// 2 s whatever clients still hold open. Shared by the accept thread and
 // the connection threads; the Routes' calls must be thread-safe.
 class Server {
  public:
@@ -53,7 +52,7 @@ class Server {
   Routes routes_;
   std::shared_ptr<std::atomic<bool>> connections_left_running_ =
       std::make_shared<std::atomic<bool>>(false);
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<GuardedServer> server_;
   std::thread thread_;
 };
 

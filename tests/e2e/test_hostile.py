@@ -88,8 +88,7 @@ class HostileClientTest(unittest.TestCase):
 
     def test_huge_body_is_refused_before_it_is_read(self):
         # A GET announcing a terabyte: 413 and the connection closed, answered from the headers
-        # alone. (cpp-httplib 0.11 still buffers a request line that never ends; see
-        # docs/architecture.md.)
+        # alone.
         with socket.create_connection(("127.0.0.1", self.agent.port), timeout=5) as s:
             s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n")
             answer = s.recv(4096).decode(errors="replace")
@@ -99,6 +98,67 @@ class HostileClientTest(unittest.TestCase):
                              b"Transfer-Encoding: chunked\r\n\r\n")
         self.assertTrue(status.startswith("HTTP/1.1 413"), status)
         self.assertEqual(self.agent.get("/metrics").status, 200)
+
+    def test_endless_request_line_costs_no_memory(self):
+        # 64 MiB of request line, sent as fast as the agent reads: it reads 64 KiB of a
+        # request at most, answers 414 and closes. Four such clients at once must not move the
+        # agent's RSS by more than 16 MiB (the threads' stacks and buffers; the lines are 256 MiB).
+        before = rss_kib(self.agent.process.pid)
+        answers = []
+
+        def flood():
+            with socket.create_connection(("127.0.0.1", self.agent.port), timeout=10) as s:
+                s.sendall(b"GET /")
+                chunk = b"a" * (1 << 20)
+                try:
+                    for _ in range(64):
+                        s.sendall(chunk)
+                except OSError:
+                    pass  # the agent closed: what it should do
+                try:
+                    answers.append(s.recv(4096).decode(errors="replace").split("\r\n", 1)[0])
+                except OSError:
+                    answers.append("")
+        floods = [threading.Thread(target=flood) for _ in range(4)]
+        for t in floods:
+            t.start()
+        peak = before
+        while any(t.is_alive() for t in floods):
+            peak = max(peak, rss_kib(self.agent.process.pid))
+            time.sleep(0.02)
+        for t in floods:
+            t.join()
+        self.assertLess(peak - before, 16 * 1024, "RSS grew by %d KiB" % (peak - before))
+        for answer in answers:
+            self.assertIn(answer, ("HTTP/1.1 414 URI Too Long", ""), answers)
+        self.assertEqual(self.agent.get("/metrics").status, 200)
+
+    def test_a_request_dripping_past_its_deadline_is_closed(self):
+        # One byte every second beats the 5 s read timeout forever; the whole request's 10 s
+        # deadline ends it.
+        with socket.create_connection(("127.0.0.1", self.agent.port), timeout=5) as s:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            start = time.monotonic()
+            closed_after = None
+            received = []
+            while time.monotonic() - start < 20:
+                try:
+                    s.sendall(b"a")
+                    s.settimeout(1)
+                    answer = s.recv(4096)
+                    if answer == b"":
+                        closed_after = time.monotonic() - start
+                        break
+                    received.append(answer)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    closed_after = time.monotonic() - start
+                    break
+        self.assertIsNotNone(closed_after, "a dripping request was held open for 20 s")
+        self.assertTrue(all(a.startswith(b"HTTP/1.1 4") for a in received), received)
+        self.assertGreater(closed_after, 8)
+        self.assertLess(closed_after, 13)
 
     def test_invalid_utf8_is_a_client_error(self):
         r = self.agent.get("/health?target=%FF%FE")
