@@ -31,8 +31,8 @@ bool Await(int fd, Direction direction, Clock::time_point until,
   while (stopping == nullptr || !stopping->load()) {
     const auto left = until - Clock::now();
     if (left <= Clock::duration::zero()) return false;
-    const auto slice = std::chrono::ceil<std::chrono::milliseconds>(
-        std::min<Clock::duration>(left, kStopCheck));
+    const auto slice =
+        std::chrono::ceil<std::chrono::milliseconds>(std::min<Clock::duration>(left, kStopCheck));
     pollfd request{fd, static_cast<short>(direction == Direction::kRead ? POLLIN : POLLOUT), 0};
     const int ready = ::poll(&request, 1, static_cast<int>(slice.count()));
     if (ready > 0) return true;
@@ -102,8 +102,7 @@ void Address(int fd, bool peer, std::string& ip, int& port) {
 // its connection's thread only.
 class GuardedStream final : public httplib::Stream {
  public:
-  GuardedStream(int fd, SSL* ssl, const ConnectionLimits& limits,
-                const std::atomic<bool>& stopping)
+  GuardedStream(int fd, SSL* ssl, const ConnectionLimits& limits, const std::atomic<bool>& stopping)
       : fd_(fd), ssl_(ssl), limits_(limits), stopping_(stopping) {}
 
   // Whether the next request begins before the keep-alive timeout (bytes already buffered
