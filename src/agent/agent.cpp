@@ -84,16 +84,32 @@ std::string HealthReport(const std::vector<std::shared_ptr<const TargetSnapshot>
   return JsonText(report, 2);
 }
 
-std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots) {
+std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
+                       const pg::ConnectSlots& slots) {
   metrics::FamilySet own;
   own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
             {{"version", kVersion}, {"revision", kRevision}}, 1);
+  const auto connects = slots.stats();
+  own.Gauge("pgvigil_connect_slots", "Connection attempts the agent allows in flight at once.", {},
+            static_cast<double>(connects.limit));
+  own.Gauge("pgvigil_connect_slots_in_use", "Connection attempts in flight now.", {},
+            static_cast<double>(connects.in_flight));
+  own.Gauge("pgvigil_connect_queue_length", "Connection attempts waiting for a slot now.", {},
+            static_cast<double>(connects.waiting));
+  own.Counter("pgvigil_connect_queue_waits_total",
+              "Connection attempts that waited for a slot (the cap on connects in flight).", {},
+              connects.waits_total);
+  own.Counter("pgvigil_connect_queue_wait_seconds_total",
+              "Time connection attempts spent waiting for a slot, in seconds.", {},
+              connects.wait_seconds_total);
   metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
   // Targets' series were serialized when their snapshots were published; only the agent's
   // own few are serialized here.
   const auto own_text = metrics::SerializeEach(own.families());
   std::vector<const std::vector<metrics::SerializedFamily>*> parts{&own_text};
-  for (const auto& snapshot : snapshots) parts.push_back(&snapshot->exposition);
+  for (const auto& snapshot : snapshots) {
+    for (const auto& part : snapshot->exposition) parts.push_back(part.get());
+  }
   return metrics::Join(parts);
 }
 
@@ -101,7 +117,8 @@ Agent::Agent(const config::Config& config) : started_(SteadyClock::now()) {
   auto state = std::make_shared<State>();
   state->health = config.health;
   for (const auto& target : config.targets) {
-    state->workers.push_back(std::make_shared<Worker>(target, config.health.window));
+    state->workers.push_back(
+        std::make_shared<Worker>(target, config.health.window, connect_slots_));
   }
   state_ = std::move(state);
 }
@@ -140,7 +157,7 @@ void Agent::Reload(const config::Config& config) {
       state->workers.push_back(*same);
       retired.erase(same);
     } else {
-      auto worker = std::make_shared<Worker>(target, config.health.window);
+      auto worker = std::make_shared<Worker>(target, config.health.window, connect_slots_);
       worker->Start();
       state->workers.push_back(std::move(worker));
       spdlog::info("target {}: started with the new config", target.name);
@@ -163,7 +180,7 @@ Page Agent::Metrics() const {
   const auto state = Current();
   std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
   for (const auto& worker : state->workers) snapshots.push_back(worker->Snapshot());
-  return {200, "text/plain; version=0.0.4; charset=utf-8", Exposition(snapshots)};
+  return {200, "text/plain; version=0.0.4; charset=utf-8", Exposition(snapshots, connect_slots_)};
 }
 
 Page Agent::Health(const std::optional<std::string>& target) const {

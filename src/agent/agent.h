@@ -14,6 +14,10 @@ namespace pgvigil::agent {
 
 using http::Page;
 
+// Connection attempts in flight at once, across every target (pg::ConnectSlots): enough for a
+// thousand targets to connect within seconds, few enough that no server sees a burst.
+inline constexpr std::size_t kConnectsInFlight = 16;
+
 // The running agent: one worker per target, and the pages built from their snapshots.
 // Thread-safe: HTTP handler threads call the page methods while the main thread may Reload().
 class Agent {
@@ -43,6 +47,8 @@ class Agent {
   };
   [[nodiscard]] std::shared_ptr<const State> Current() const;
 
+  // Declared before the state: workers use it until they are destroyed.
+  pg::ConnectSlots connect_slots_{kConnectsInFlight};
   mutable std::mutex mutex_;  // guards state_ (the pointer; a State never changes)
   std::shared_ptr<const State> state_;
   const std::chrono::steady_clock::time_point started_;
@@ -55,6 +61,7 @@ class Agent {
 
 // The whole exposition: every target's series plus the agent's own.
 [[nodiscard]] std::string Exposition(
-    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots);
+    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
+    const pg::ConnectSlots& slots);
 
 }  // namespace pgvigil::agent

@@ -94,9 +94,10 @@ int Run(const config::Config& initial, const Overrides& overrides) {
 }
 
 int RunOnce(const config::Config& config) {
+  pg::ConnectSlots slots(kConnectsInFlight);
   std::vector<std::unique_ptr<Worker>> workers;
   for (const auto& target : config.targets) {
-    workers.push_back(std::make_unique<Worker>(target, config.health.window));
+    workers.push_back(std::make_unique<Worker>(target, config.health.window, slots));
   }
   {
     std::vector<std::jthread> threads;
@@ -108,7 +109,7 @@ int RunOnce(const config::Config& config) {
     snapshots.push_back(worker->Snapshot());
     all_up = all_up && snapshots.back()->up;
   }
-  std::cout << Exposition(snapshots) << std::flush;
+  std::cout << Exposition(snapshots, slots) << std::flush;
   return all_up ? 0 : 1;
 }
 

@@ -16,6 +16,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kFirstBackoff{1000};
 constexpr milliseconds kMaxBackoff{30000};
 constexpr milliseconds kMaxSleep{5000};
+// A probe that starts this much after its time measured the agent's own delay too: the worker's
+// thread was not scheduled, or waited for a connect slot.
+constexpr double kLateProbe = 0.25;
 
 constexpr const char* kCapabilitiesSql =
     "SELECT pg_has_role(current_user, 'pg_monitor', 'USAGE') AS pg_monitor, "
@@ -28,10 +31,11 @@ double UnixNow() {
 
 }  // namespace
 
-Worker::Worker(config::Target target, config::Duration health_window)
+Worker::Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots)
     : target_(std::move(target)),
       health_window_(health_window),
       backoff_(kFirstBackoff),
+      slots_(slots),
       jitter_(std::random_device{}()),
       last_progress_(SteadyClock::now().time_since_epoch().count()) {
   base_labels_.push_back({"target", target_.name});
@@ -39,11 +43,9 @@ Worker::Worker(config::Target target, config::Duration health_window)
   for (const auto& info : collectors::CollectorTable()) {
     auto enabled = target_.settings.collectors.find(std::string(info.name));
     if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
-    Scheduled entry;
-    entry.name = info.name.data();
-    entry.collector = info.make(target_);
-    entry.interval = target_.settings.*(info.interval);
-    schedule_.push_back(std::move(entry));
+    const config::Duration interval = target_.settings.*(info.interval);
+    schedule_.emplace_back(info.name.data(), info.make(target_), interval,
+                           Schedule(target_.name, info.name, interval));
   }
   Publish();
 }
@@ -92,7 +94,8 @@ pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_toke
           target_.settings.query_timeout,
           monitoring_session,
           stop,
-          &own_load_};
+          &own_load_,
+          &slots_};
 }
 
 void Worker::Run(const std::stop_token& stop) {
@@ -189,7 +192,7 @@ void Worker::Disconnected(SteadyClock::time_point now) {
   observations_.connections = {};
   // Series read over the lost connection are stale now; the probe's own counters are not.
   for (auto& entry : schedule_) {
-    if (entry.collector->NeedsConnection()) entry.families.clear();
+    if (entry.collector->NeedsConnection()) entry.exposition.reset();
   }
   reconnect_at_ = now;  // one immediate attempt (a restart is often over by then), then backoff
   spdlog::warn("target {}: connection lost: {}", target_.name,
@@ -198,8 +201,14 @@ void Worker::Disconnected(SteadyClock::time_point now) {
 
 void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
   const auto start = SteadyClock::now();
-  entry.next_due += entry.interval;
-  if (entry.next_due <= start) entry.next_due = start + entry.interval;
+  entry.lag_seconds = entry.next_due == SteadyClock::time_point{}
+                          ? 0
+                          : std::chrono::duration<double>(start - entry.next_due).count();
+  std::uniform_real_distribution<double> jitter(0, 1);
+  entry.next_due = entry.schedule.After(start, jitter(jitter_));
+  if (std::string_view(entry.name) == "probe" && entry.lag_seconds > kLateProbe) {
+    observations_.probe.late.push_back(start);
+  }
   const bool was_connected = Connected();
   const pg::ConnectOptions options = Options(/*monitoring_session=*/false, stop);
   collectors::CollectContext context{Connected() ? session_.get() : nullptr,
@@ -219,7 +228,8 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
     entry.collector->Collect(context, out);
     entry.success = true;
     entry.error.clear();
-    entry.families = out.Take();
+    entry.exposition = std::make_shared<const std::vector<metrics::SerializedFamily>>(
+        metrics::SerializeEach(out.families()));
     entry.last_success_unix = UnixNow();
     if (entry.failing_logged) {
       spdlog::info("target {}: collector {} recovered", target_.name, entry.name);
@@ -229,7 +239,7 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
     entry.success = false;
     entry.error = error.what();
     entry.errors_total += 1;
-    entry.families.clear();
+    entry.exposition.reset();
     if (!entry.failing_logged) {
       spdlog::warn("target {}: collector {} failed: {}", target_.name, entry.name, error.what());
       entry.failing_logged = true;
@@ -270,7 +280,6 @@ void Worker::Publish() {
     own.Gauge("pgvigil_capability", "", {{"capability", "pg_stat_statements"}},
               observations_.capabilities.pg_stat_statements ? 1 : 0);
   }
-  std::vector<const std::vector<prometheus::MetricFamily>*> parts;
   for (const auto& entry : schedule_) {
     snapshot->collectors.push_back({entry.name, entry.ran, entry.success, entry.error});
     if (!entry.ran) continue;
@@ -279,17 +288,21 @@ void Worker::Publish() {
               entry.success ? 1 : 0);
     own.Gauge("pgvigil_collector_duration_seconds", "Duration of the collector's last run.", labels,
               entry.duration_seconds);
+    own.Gauge("pgvigil_collector_lag_seconds",
+              "How late the collector's last run started after its scheduled time: the agent's "
+              "own delay (threads not scheduled, connect slots all taken).",
+              labels, entry.lag_seconds);
     own.Gauge("pgvigil_collector_last_success_timestamp_seconds",
               "Unix time of the collector's last successful run (0 if none).", labels,
               entry.last_success_unix);
     own.Counter("pgvigil_collector_errors_total", "Failed runs of the collector.", labels,
                 entry.errors_total);
-    parts.push_back(&entry.families);
   }
-  const auto own_families = own.Take();
-  parts.insert(parts.begin(), &own_families);
-  snapshot->families = metrics::Merge(parts);
-  snapshot->exposition = metrics::SerializeEach(snapshot->families);
+  snapshot->exposition.push_back(std::make_shared<const std::vector<metrics::SerializedFamily>>(
+      metrics::SerializeEach(own.families())));
+  for (const auto& entry : schedule_) {
+    if (entry.exposition) snapshot->exposition.push_back(entry.exposition);
+  }
 
   std::lock_guard lock(mutex_);
   snapshot_ = std::move(snapshot);

@@ -7,6 +7,7 @@
 #include <random>
 #include <thread>
 
+#include "agent/schedule.h"
 #include "collectors/collector.h"
 #include "config/config.h"
 #include "health/health.h"
@@ -20,8 +21,10 @@ struct TargetSnapshot {
   bool up = false;
   collectors::Observations observations;
   std::vector<health::CollectorStatus> collectors;
-  std::vector<prometheus::MetricFamily> families;     // every series of this target
-  std::vector<metrics::SerializedFamily> exposition;  // the same, serialized once at publish
+  // Every series of this target, serialized once where it was produced: one part for the
+  // worker's own series, one per collector (shared with the next snapshots until it runs
+  // again, so a publish re-serializes only what changed).
+  std::vector<std::shared_ptr<const std::vector<metrics::SerializedFamily>>> exposition;
   config::Duration slow_query_threshold{};
   config::Duration probe_interval{};
   bool probe_enabled = true;
@@ -32,7 +35,8 @@ struct TargetSnapshot {
 // intervals on its own thread; other threads only call Snapshot(), LastProgress() and Stop().
 class Worker {
  public:
-  Worker(config::Target target, config::Duration health_window);
+  // `slots` (the agent's cap on connects in flight) must outlive the worker.
+  Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -51,10 +55,16 @@ class Worker {
 
  private:
   struct Scheduled {
+    Scheduled(const char* name_, std::unique_ptr<collectors::Collector> collector_,
+              config::Duration interval_, Schedule schedule_)
+        : name(name_), collector(std::move(collector_)), interval(interval_), schedule(schedule_) {}
+
     const char* name;
     std::unique_ptr<collectors::Collector> collector;
     config::Duration interval;
-    collectors::SteadyClock::time_point next_due;
+    Schedule schedule;
+    collectors::SteadyClock::time_point next_due;  // the epoch: at once
+    double lag_seconds = 0;  // how late its last run started, the agent's own delay
     bool ran = false;
     bool success = false;
     bool failing_logged = false;
@@ -62,7 +72,8 @@ class Worker {
     double duration_seconds = 0;
     double last_success_unix = 0;
     double errors_total = 0;
-    std::vector<prometheus::MetricFamily> families;
+    // Its series from the last successful run, serialized; null after a failure.
+    std::shared_ptr<const std::vector<metrics::SerializedFamily>> exposition;
   };
 
   void Run(const std::stop_token& stop);
@@ -87,6 +98,7 @@ class Worker {
   bool connect_failing_logged_ = false;
   bool ever_connected_ = false;
   pg::OwnLoad own_load_;  // every statement this worker sent, on any of its connections
+  pg::ConnectSlots& slots_;
   std::mt19937 jitter_;
 
   mutable std::mutex mutex_;  // guards snapshot_

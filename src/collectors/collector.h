@@ -26,6 +26,8 @@ struct Observations {
     double last_seconds = 0;
     metrics::SlidingWindow latencies;              // successful probe round trips, seconds
     std::deque<SteadyClock::time_point> failures;  // within the health window
+    // Probes within the health window that started late because the agent itself was busy.
+    std::deque<SteadyClock::time_point> late;
     std::optional<double> connect_last_seconds;
     std::optional<std::string> connect_error;  // set while the last connect probe failed
   } probe;

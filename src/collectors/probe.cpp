@@ -64,8 +64,10 @@ void ProbeCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     ConnectProbe(context);
   }
   probe.latencies.Trim(context.now, context.health_window);
-  while (!probe.failures.empty() && probe.failures.front() < context.now - context.health_window) {
-    probe.failures.pop_front();
+  for (auto* times : {&probe.failures, &probe.late}) {
+    while (!times->empty() && times->front() < context.now - context.health_window) {
+      times->pop_front();
+    }
   }
 
   out.Histogram("pg_probe_duration_seconds",
@@ -90,7 +92,9 @@ void ProbeCollector::ConnectProbe(CollectContext& context) {
   try {
     auto connection = pg::Connection::Open(options);
     (void)connection->Query("SELECT 1");
-    const double seconds = SecondsSince(start);
+    // The wait for a connect slot is the agent's, not the server's.
+    const double seconds =
+        SecondsSince(start) - std::chrono::duration<double>(connection->queued()).count();
     connect_seconds_.Observe(seconds);
     probe.connect_last_seconds = seconds;
     probe.connect_error.reset();

@@ -155,6 +155,7 @@ json LatencyJson(const collectors::Observations::Probe& probe) {
   put("p95", probe.latencies.Quantile(0.95));
   put("p99", probe.latencies.Quantile(0.99));
   put("connect_last", probe.connect_last_seconds);
+  latency["late_probes"] = probe.late.size();
   return latency;
 }
 
@@ -315,6 +316,12 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
         " sessions of other roles count in connections.used but show state 'unknown' (their "
         "state, query and waits are hidden), and their statements have no queryid or text, so "
         "all of them count as work; GRANT pg_monitor TO the monitoring role");
+  }
+  if (!obs.probe.late.empty()) {
+    notes.push_back(std::to_string(obs.probe.late.size()) +
+                    " probes in the window started more than 250 ms late because the agent "
+                    "itself was busy (threads not scheduled, or waiting for a connect slot): their "
+                    "latencies may include the agent's own delay, not only the database's");
   }
   if (obs.capabilities.known && !obs.capabilities.pg_stat_statements) {
     notes.push_back(

@@ -88,6 +88,11 @@ Connection::Connection(std::unique_ptr<pg_conn, Finisher> conn,
       own_load_(own_load) {}
 
 std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
+  const auto queued_from = Clock::now();
+  const std::optional<ConnectSlots::Slot> slot =
+      options.slots != nullptr ? options.slots->Acquire(options.stop) : std::nullopt;
+  if (options.slots != nullptr && !slot) throw Error(ErrorKind::kConnect, kStoppedMessage);
+  const auto queued = Clock::now() - queued_from;
   // libpq's own connect_timeout (whole seconds, at least 2) backs up the deadline below.
   const auto libpq_timeout = std::to_string(std::max<long long>(
       2, static_cast<long long>(std::ceil(options.connect_timeout.count() / 1000.0))));
@@ -134,6 +139,7 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
 
   std::unique_ptr<Connection> connection(new Connection(
       std::move(conn), options.query_timeout + kQueryGrace, options.stop, options.own_load));
+  connection->queued_ = queued;
   if (options.monitoring_session) {
     // One statement (not three SETs), so the agent's own load holds it exactly; plain SQL, so
     // it passes through a pooler that refuses startup options.

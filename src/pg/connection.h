@@ -6,6 +6,7 @@
 #include <stop_token>
 #include <string>
 
+#include "pg/connect_slots.h"
 #include "pg/own_load.h"
 #include "pg/result.h"
 
@@ -28,6 +29,9 @@ struct ConnectOptions {
   std::stop_token stop;
   // Where every statement sent on the connection is recorded (the agent's own load); optional.
   OwnLoad* own_load = nullptr;
+  // The agent's cap on connects in flight; the attempt waits for a slot (its connect_timeout
+  // starts once it has one). Optional.
+  ConnectSlots* slots = nullptr;
 };
 
 // One PostgreSQL connection, owned by one thread at a time (a target's worker).
@@ -49,6 +53,8 @@ class Connection final : public Session {
 
   // False once the connection broke or was closed after a deadline; it never recovers.
   [[nodiscard]] bool Usable() const;
+  // How long Open() waited for a connect slot: the agent's own delay, not the server's.
+  [[nodiscard]] std::chrono::steady_clock::duration queued() const { return queued_; }
 
  private:
   struct Finisher {
@@ -64,6 +70,7 @@ class Connection final : public Session {
   std::chrono::milliseconds query_deadline_;
   std::stop_token stop_;
   OwnLoad* own_load_;
+  std::chrono::steady_clock::duration queued_{};
 };
 
 }  // namespace pgvigil::pg

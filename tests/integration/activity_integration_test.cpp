@@ -135,28 +135,36 @@ TEST(ProbeIntegrationTest, ProbeAndConnectProbeAgainstTheServer) {
   EXPECT_FALSE(observations.probe.last_ok);
 }
 
+// A snapshot's series as the scrape sees them.
+std::string Text(const agent::TargetSnapshot& snapshot) {
+  std::vector<const std::vector<metrics::SerializedFamily>*> parts;
+  for (const auto& part : snapshot.exposition) parts.push_back(part.get());
+  return metrics::Join(parts);
+}
+
 TEST(WorkerIntegrationTest, DetectsMissingCapabilitiesPerConnection) {
   config::Target target;
   target.name = "plain";
   target.dsn = TestDsn("plain", "plain-pw", kDb);
   target.settings = config::DefaultSettings();
   target.settings.connect_probe_interval = 0s;
-  agent::Worker worker(target, 5min);
+  pg::ConnectSlots slots_worker(16);
+  agent::Worker worker(target, 5min, slots_worker);
   worker.CollectOnce();
   const auto snapshot = worker.Snapshot();
   EXPECT_TRUE(snapshot->up);
   EXPECT_TRUE(snapshot->observations.capabilities.known);
   EXPECT_FALSE(snapshot->observations.capabilities.pg_monitor);
   EXPECT_FALSE(snapshot->observations.capabilities.pg_stat_statements);
-  EXPECT_EQ(SampleValue(snapshot->families, "pgvigil_capability", {{"capability", "pg_monitor"}}),
-            0);
+  EXPECT_EQ(SampleValue(Text(*snapshot), "pgvigil_capability", {{"capability", "pg_monitor"}}), 0);
   // Without pg_monitor the collectors still work on what the role may see.
-  EXPECT_EQ(
-      SampleValue(snapshot->families, "pgvigil_collector_success", {{"collector", "activity"}}), 1);
+  EXPECT_EQ(SampleValue(Text(*snapshot), "pgvigil_collector_success", {{"collector", "activity"}}),
+            1);
 
   target.name = "monitor";
   target.dsn = MonitorDsn();
-  agent::Worker monitored(target, 5min);
+  pg::ConnectSlots slots_monitored(16);
+  agent::Worker monitored(target, 5min, slots_monitored);
   monitored.CollectOnce();
   const auto full = monitored.Snapshot();
   EXPECT_TRUE(full->observations.capabilities.pg_monitor);
@@ -168,14 +176,15 @@ TEST(WorkerIntegrationTest, UnreachableTargetIsDownWithTheReason) {
   target.name = "nowhere";
   target.dsn = "host=127.0.0.1 port=1 user=monitor";
   target.settings = config::DefaultSettings();
-  agent::Worker worker(target, 5min);
+  pg::ConnectSlots slots_worker(16);
+  agent::Worker worker(target, 5min, slots_worker);
   worker.CollectOnce();
   const auto snapshot = worker.Snapshot();
   EXPECT_FALSE(snapshot->up);
-  EXPECT_EQ(SampleValue(snapshot->families, "pg_up"), 0);
-  EXPECT_EQ(SampleValue(snapshot->families, "pg_probe_failures_total", {{"reason", "connect"}}), 2);
-  EXPECT_EQ(
-      SampleValue(snapshot->families, "pgvigil_collector_success", {{"collector", "activity"}}), 0);
+  EXPECT_EQ(SampleValue(Text(*snapshot), "pg_up"), 0);
+  EXPECT_EQ(SampleValue(Text(*snapshot), "pg_probe_failures_total", {{"reason", "connect"}}), 2);
+  EXPECT_EQ(SampleValue(Text(*snapshot), "pgvigil_collector_success", {{"collector", "activity"}}),
+            0);
   ASSERT_TRUE(snapshot->observations.last_error.has_value());
   EXPECT_NE(snapshot->observations.last_error->find("127.0.0.1"), std::string::npos);
 }

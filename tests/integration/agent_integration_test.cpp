@@ -52,7 +52,8 @@ TEST(LivenessTest, AConnectedWorkerWithNothingScheduledStillShowsProgress) {
   target.dsn = testing::MonitorDsn();
   target.settings = config::DefaultSettings();
   for (auto& [name, enabled] : target.settings.collectors) enabled = false;
-  Worker worker(target, 5min);
+  pg::ConnectSlots slots(agent::kConnectsInFlight);
+  Worker worker(target, 5min, slots);
   worker.Start();
   std::this_thread::sleep_for(6500ms);
   // Connected and with no collector due, it still wakes every 5 s: no false "stuck".

@@ -1,0 +1,106 @@
+"""Many targets on one agent (issue: a thousand targets): connects are capped in flight, so a
+fleet starting together queues in the agent instead of bursting at the server."""
+
+import socket
+import threading
+import time
+import unittest
+
+import harness
+
+
+class SlowStartProxy:
+    """A TCP proxy in front of the test server that holds each new connection for `delay`
+    seconds before forwarding it, and records how many were held at once: the connection
+    attempts in flight, as the server's side would see them."""
+
+    def __init__(self, delay):
+        self.delay = delay
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.pending = 0
+        self.most_pending = 0
+        self.accepted = 0
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client):
+        with self.lock:
+            self.accepted += 1
+            self.pending += 1
+            self.most_pending = max(self.most_pending, self.pending)
+        time.sleep(self.delay)
+        with self.lock:
+            self.pending -= 1
+        try:
+            upstream = socket.create_connection((harness.HOST, int(harness.PORT)))
+        except OSError:
+            client.close()
+            return
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        self.closed = True
+        self.listener.close()
+
+
+class ConnectCapTest(unittest.TestCase):
+    TARGETS = 25  # the test server allows 40 connections
+
+    def test_connects_in_flight_are_capped_and_every_target_comes_up(self):
+        harness.require_environment(self)
+        proxy = SlowStartProxy(delay=0.5)
+        dsn = "postgresql://monitor:%s@127.0.0.1:%d/postgres" % (harness.MONITOR_PASSWORD,
+                                                                 proxy.port)
+        targets = [("fleet-%02d" % i, dsn) for i in range(self.TARGETS)]
+        agent = harness.Agent(harness.config(targets, defaults={"connect_probe_interval": "0s"}))
+        try:
+            def all_up():
+                samples = agent.metrics()
+                return sum(1 for (name, _), value in samples.items()
+                           if name == "pg_up" and value == 1) == self.TARGETS
+            # 25 connects of 0.5 s each, 16 at a time: two rounds, about a second.
+            harness.wait_for(all_up, 20, what="every target up")
+            samples = agent.metrics()
+            waits = harness.sample(samples, "pgvigil_connect_queue_waits_total")
+            limit = harness.sample(samples, "pgvigil_connect_slots")
+        finally:
+            agent.close()
+            proxy.close()
+        self.assertGreaterEqual(proxy.accepted, self.TARGETS)
+        # Never more than the cap at the server's door; and the cap was reached (the fleet did
+        # connect in parallel, not one by one).
+        self.assertLessEqual(proxy.most_pending, 16)
+        self.assertGreaterEqual(proxy.most_pending, 12)
+        self.assertEqual(limit, 16)
+        self.assertGreaterEqual(waits, self.TARGETS - 16)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,82 @@
+#include "pg/connect_slots.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace pgvigil::pg {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(ConnectSlotsTest, NeverMoreInFlightThanTheLimit) {
+  ConnectSlots slots(3);
+  std::atomic<int> in_flight = 0;
+  std::atomic<int> most = 0;
+  std::vector<std::jthread> threads;
+  for (int i = 0; i < 24; ++i) {
+    threads.emplace_back([&] {
+      auto slot = slots.Acquire(std::stop_token());
+      ASSERT_TRUE(slot.has_value());
+      const int now = ++in_flight;
+      int seen = most.load();
+      while (now > seen && !most.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(5ms);
+      --in_flight;
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(most.load(), 3);
+  const auto stats = slots.stats();
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.waiting, 0u);
+  EXPECT_GE(stats.waits_total, 21);  // at least every one past the first three waited
+}
+
+TEST(ConnectSlotsTest, FirstComeFirstServed) {
+  ConnectSlots slots(1);
+  auto held = slots.Acquire(std::stop_token());
+  std::vector<int> order;
+  std::mutex mutex;
+  std::vector<std::jthread> threads;
+  for (int i = 0; i < 5; ++i) {
+    threads.emplace_back([&, i] {
+      auto slot = slots.Acquire(std::stop_token());
+      std::lock_guard lock(mutex);
+      order.push_back(i);
+    });
+    // Each waiter is queued before the next one arrives.
+    while (slots.stats().waiting != static_cast<std::size_t>(i + 1)) std::this_thread::yield();
+  }
+  held.reset();
+  threads.clear();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(ConnectSlotsTest, AStopEndsTheWaitAndLetsTheNextInLine) {
+  ConnectSlots slots(1);
+  auto held = slots.Acquire(std::stop_token());
+  std::stop_source stop_first;
+  std::atomic<bool> first_admitted = true;
+  std::jthread first([&] { first_admitted = slots.Acquire(stop_first.get_token()).has_value(); });
+  while (slots.stats().waiting != 1) std::this_thread::yield();
+  std::atomic<bool> second_admitted = false;
+  std::jthread second([&] {
+    auto slot = slots.Acquire(std::stop_token());
+    second_admitted = slot.has_value();
+  });
+  while (slots.stats().waiting != 2) std::this_thread::yield();
+  stop_first.request_stop();
+  first.join();
+  EXPECT_FALSE(first_admitted.load());
+  held.reset();
+  second.join();
+  EXPECT_TRUE(second_admitted.load());
+  EXPECT_EQ(slots.stats().in_flight, 0u);
+}
+
+}  // namespace
+}  // namespace pgvigil::pg
