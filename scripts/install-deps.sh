@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libpq-dev prometheus-cpp-dev libcpp-httplib-dev libssl-dev libyaml-cpp-dev libspdlog-dev
+  libpq-dev prometheus-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libyaml-cpp-dev libspdlog-dev
   nlohmann-json3-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev
   postgresql postgresql-contrib prometheus prometheus-alertmanager
   curl python3 procps iproute2 openssl clang-format

@@ -84,8 +84,11 @@ std::string HealthReport(const std::vector<std::shared_ptr<const TargetSnapshot>
   return JsonText(report, 2);
 }
 
-std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
-                       const pg::ConnectSlots& slots) {
+namespace {
+
+// The agent's own series (build, connect slots, process), serialized at each scrape: they
+// follow the targets' (their names are the agent's alone, so no family is split).
+std::vector<metrics::SerializedFamily> OwnSeries(const pg::ConnectSlots& slots) {
   metrics::FamilySet own;
   own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
             {{"version", kVersion}, {"revision", kRevision}}, 1);
@@ -103,13 +106,27 @@ std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>&
               "Time connection attempts spent waiting for a slot, in seconds.", {},
               connects.wait_seconds_total);
   metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
-  // Targets' series were serialized when their snapshots were published; only the agent's
-  // own few are serialized here.
-  const auto own_text = metrics::SerializeEach(own.families());
-  std::vector<const std::vector<metrics::SerializedFamily>*> parts{&own_text};
+  return metrics::SerializeEach(own.families());
+}
+
+std::vector<const std::vector<metrics::SerializedFamily>*> TargetParts(
+    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots) {
+  std::vector<const std::vector<metrics::SerializedFamily>*> parts;
   for (const auto& snapshot : snapshots) {
     for (const auto& part : snapshot->exposition) parts.push_back(part.get());
   }
+  return parts;
+}
+
+}  // namespace
+
+std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
+                       const pg::ConnectSlots& slots) {
+  // Targets' series were serialized when their snapshots were published; only the agent's
+  // own few are serialized here.
+  const auto own = OwnSeries(slots);
+  auto parts = TargetParts(snapshots);
+  parts.push_back(&own);
   return metrics::Join(parts);
 }
 
@@ -174,13 +191,38 @@ void Agent::Reload(const config::Config& config) {
   }
 }
 
-Page Agent::Metrics() const {
-  // The state is held for the whole loop: a reload may replace it meanwhile (never iterate a
+Page Agent::Metrics(bool gzip) const {
+  // The state is held for the whole call: a reload may replace it meanwhile (never iterate a
   // temporary's member).
   const auto state = Current();
-  std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
-  for (const auto& worker : state->workers) snapshots.push_back(worker->Snapshot());
-  return {200, "text/plain; version=0.0.4; charset=utf-8", Exposition(snapshots, connect_slots_)};
+  std::vector<Part> parts;
+  for (const auto& worker : state->workers) {
+    const auto snapshot = worker->Snapshot();
+    parts.insert(parts.end(), snapshot->exposition.begin(), snapshot->exposition.end());
+  }
+  const auto own = OwnSeries(connect_slots_);
+  const std::vector<const std::vector<metrics::SerializedFamily>*> own_part{&own};
+  Page page{200, "text/plain; version=0.0.4; charset=utf-8", "", ""};
+
+  std::lock_guard lock(prepared_mutex_);
+  if (prepared_.parts != parts) prepared_ = {std::move(parts), std::nullopt, std::nullopt};
+  std::vector<const std::vector<metrics::SerializedFamily>*> raw;
+  raw.reserve(prepared_.parts.size());
+  for (const auto& part : prepared_.parts) raw.push_back(part.get());
+  if (gzip) {
+    if (!prepared_.gzip) {
+      prepared_.gzip.emplace();
+      metrics::JoinGzip(raw, *prepared_.gzip);
+    }
+    metrics::GzipBuilder body = *prepared_.gzip;
+    metrics::JoinGzip(own_part, body);
+    page.body = body.Finish();
+    page.content_encoding = "gzip";
+  } else {
+    if (!prepared_.text) prepared_.text = metrics::Join(raw);
+    page.body = *prepared_.text + metrics::Join(own_part);
+  }
+  return page;
 }
 
 Page Agent::Health(const std::optional<std::string>& target) const {

@@ -33,7 +33,9 @@ class Agent {
   // keep their connections and counters); changed, added and removed targets are restarted.
   void Reload(const config::Config& config);
 
-  [[nodiscard]] Page Metrics() const;
+  // The exposition, gzip-encoded when `gzip` (the client accepts it). Built at most once per
+  // change of the targets' series: scrapes between two publishes reuse it.
+  [[nodiscard]] Page Metrics(bool gzip) const;
   // `target` empty: every target; otherwise that one (404 if unknown).
   [[nodiscard]] Page Health(const std::optional<std::string>& target) const;
   [[nodiscard]] Page Live() const;
@@ -47,8 +49,18 @@ class Agent {
   };
   [[nodiscard]] std::shared_ptr<const State> Current() const;
 
+  using Part = std::shared_ptr<const std::vector<metrics::SerializedFamily>>;
+  // The targets' exposition as of the parts it was built from (held, so none is reused).
+  struct Prepared {
+    std::vector<Part> parts;
+    std::optional<std::string> text;
+    std::optional<metrics::GzipBuilder> gzip;  // unfinished: the agent's own series follow
+  };
+
   // Declared before the state: workers use it until they are destroyed.
   pg::ConnectSlots connect_slots_{kConnectsInFlight};
+  mutable std::mutex prepared_mutex_;  // guards prepared_; scrapes arriving together build once
+  mutable Prepared prepared_;
   mutable std::mutex mutex_;  // guards state_ (the pointer; a State never changes)
   std::shared_ptr<const State> state_;
   const std::chrono::steady_clock::time_point started_;

@@ -35,7 +35,7 @@ int Run(const config::Config& initial, const Overrides& overrides) {
 
   Agent agent(initial);
   http::Routes routes{
-      [&agent] { return agent.Metrics(); },
+      [&agent](bool gzip) { return agent.Metrics(gzip); },
       [&agent](const std::optional<std::string>& target) { return agent.Health(target); },
       [&agent] { return agent.Live(); },
       [&agent] { return agent.Ready(); },

@@ -3,6 +3,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -83,9 +85,43 @@ class ConnectionThreads final : public httplib::TaskQueue {
 
 const std::set<std::string> kPaths = {"/", "/metrics", "/health", "/health/live", "/health/ready"};
 
-void Send(httplib::Response& response, const Page& page) {
+void Send(httplib::Response& response, Page page) {
   response.status = page.status;
-  response.set_content(page.body, page.content_type);
+  // Sent as it is: httplib would compress a body given as content by itself (gzip whenever the
+  // header mentions it, q=0 or not), at scrape time; /metrics comes gzip-encoded already when
+  // the client accepts it.
+  if (!page.content_encoding.empty()) {
+    response.set_header("Content-Encoding", page.content_encoding);
+    response.set_header("Vary", "Accept-Encoding");
+  }
+  auto body = std::make_shared<const std::string>(std::move(page.body));
+  response.set_content_provider(
+      body->size(), page.content_type,
+      [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        return sink.write(body->data() + offset, length);
+      });
+}
+
+// Whether an Accept-Encoding header admits gzip (RFC 9110: "gzip" or "*", without q=0).
+bool AcceptsGzip(const std::string& header) {
+  std::size_t start = 0;
+  while (start <= header.size()) {
+    std::size_t end = header.find(',', start);
+    if (end == std::string::npos) end = header.size();
+    std::string item = header.substr(start, end - start);
+    start = end + 1;
+    std::string coding = item.substr(0, item.find(';'));
+    std::erase_if(coding, [](unsigned char c) { return std::isspace(c); });
+    std::transform(coding.begin(), coding.end(), coding.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (coding != "gzip" && coding != "*") continue;
+    std::string params = item.find(';') == std::string::npos ? "" : item.substr(item.find(';'));
+    std::erase_if(params, [](unsigned char c) { return std::isspace(c); });
+    const bool refused =
+        params.starts_with(";q=0") && params.find_first_not_of("0.", 4) == std::string::npos;
+    if (!refused) return true;
+  }
+  return false;
 }
 
 void SendError(httplib::Response& response, int status, const std::string& message) {
@@ -171,14 +207,20 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
     return new ConnectionThreads(left);
   };
   server_->set_payload_max_length(kMaxBody);
+  // Our connection loop enforces these (ConnectionLimits); httplib only announces them in the
+  // Keep-Alive header, so they must say the same.
+  server_->set_keep_alive_max_count(ConnectionLimits{}.keep_alive_max);
+  server_->set_keep_alive_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(ConnectionLimits{}.keep_alive_timeout)
+          .count());
   Install();
 }
 
 Server::~Server() { Stop(); }
 
 void Server::Install() {
-  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
-    Send(response, routes_.metrics());
+  server_->Get("/metrics", [this](const httplib::Request& request, httplib::Response& response) {
+    Send(response, routes_.metrics(AcceptsGzip(request.get_header_value("Accept-Encoding"))));
   });
   server_->Get("/health", [this](const httplib::Request& request, httplib::Response& response) {
     std::optional<std::string> target;

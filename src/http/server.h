@@ -16,7 +16,7 @@ class GuardedServer;
 
 // What the server serves; each call must return quickly (they read snapshots only).
 struct Routes {
-  std::function<Page()> metrics;
+  std::function<Page(bool gzip)> metrics;  // gzip: the client accepts it
   std::function<Page(const std::optional<std::string>& target)> health;
   std::function<Page()> live;
   std::function<Page()> ready;

@@ -72,41 +72,70 @@ std::vector<SerializedFamily> SerializeEach(const std::vector<prometheus::Metric
       const auto newline = text.find('\n', header_end);
       header_end = newline == std::string::npos ? text.size() : newline + 1;
     }
-    out.push_back({family.name, text.substr(0, header_end), text.substr(header_end)});
+    SerializedFamily& serialized = out.emplace_back();
+    serialized.name = family.name;
+    serialized.header = text.substr(0, header_end);
+    serialized.samples = text.substr(header_end);
+    serialized.header_gzip = Deflate(serialized.header);
+    serialized.samples_gzip = Deflate(serialized.samples);
   }
   return out;
 }
 
-std::string Join(const std::vector<const std::vector<SerializedFamily>*>& parts) {
-  // Each family's pieces in order of appearance, then one copy of every byte: no per-family
-  // string is built, and names are found by hash (a scrape of a thousand targets joins some
-  // 60,000 pieces).
-  struct Slot {
-    const SerializedFamily* first;
-    std::vector<const std::string*> samples;
-  };
+namespace {
+
+// Every family's pieces in order of first appearance: one header (the first part's), then every
+// part's samples. Names are found by hash, and nothing is copied (a scrape of a thousand
+// targets collates some 60,000 pieces).
+struct Slot {
+  const SerializedFamily* first;
+  std::vector<const SerializedFamily*> parts;
+};
+
+std::vector<Slot> Collate(const std::vector<const std::vector<SerializedFamily>*>& parts) {
   std::vector<Slot> slots;
   std::unordered_map<std::string_view, std::size_t> index;
   index.reserve(256);
-  std::size_t size = 0;
   for (const auto* part : parts) {
     for (const auto& family : *part) {
       auto [it, inserted] = index.try_emplace(family.name, slots.size());
-      if (inserted) {
-        slots.push_back({&family, {}});
-        size += family.header.size();
-      }
-      slots[it->second].samples.push_back(&family.samples);
-      size += family.samples.size();
+      if (inserted) slots.push_back({&family, {}});
+      slots[it->second].parts.push_back(&family);
     }
+  }
+  return slots;
+}
+
+}  // namespace
+
+std::string Join(const std::vector<const std::vector<SerializedFamily>*>& parts) {
+  const auto slots = Collate(parts);
+  std::size_t size = 0;
+  for (const auto& slot : slots) {
+    size += slot.first->header.size();
+    for (const auto* family : slot.parts) size += family->samples.size();
   }
   std::string text;
   text.reserve(size);
   for (const auto& slot : slots) {
     text += slot.first->header;
-    for (const auto* samples : slot.samples) text += *samples;
+    for (const auto* family : slot.parts) text += family->samples;
   }
   return text;
+}
+
+void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, GzipBuilder& gzip) {
+  const auto slots = Collate(parts);
+  std::size_t size = 0;
+  for (const auto& slot : slots) {
+    size += slot.first->header_gzip.data.size();
+    for (const auto* family : slot.parts) size += family->samples_gzip.data.size();
+  }
+  gzip.Reserve(gzip.size() + size + 64);
+  for (const auto& slot : slots) {
+    gzip.Add(slot.first->header_gzip);
+    for (const auto* family : slot.parts) gzip.Add(family->samples_gzip);
+  }
 }
 
 }  // namespace pgvigil::metrics

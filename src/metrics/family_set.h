@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "metrics/gzip.h"
+
 namespace pgvigil::metrics {
 
 using Label = prometheus::ClientMetric::Label;
@@ -45,6 +47,9 @@ struct SerializedFamily {
   std::string name;
   std::string header;   // its "# HELP" and "# TYPE" lines
   std::string samples;  // its sample lines
+  // The same two, compressed apart (the gzip exposition is assembled from them).
+  DeflatedPiece header_gzip;
+  DeflatedPiece samples_gzip;
 };
 
 // Serializes each family on its own (prometheus-cpp), once, where the data is produced: a
@@ -56,5 +61,9 @@ struct SerializedFamily {
 // the parts were made from. Each family name once, with its header from the first part that has
 // it, then every part's samples.
 [[nodiscard]] std::string Join(const std::vector<const std::vector<SerializedFamily>*>& parts);
+
+// The same text compressed: appends the pieces compressed at serialization to `gzip`, whose
+// Finish() then gives one gzip member.
+void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, GzipBuilder& gzip);
 
 }  // namespace pgvigil::metrics

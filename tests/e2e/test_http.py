@@ -2,6 +2,7 @@
 documented metrics, secrets, the connection budget, TLS and basic auth."""
 
 import base64
+import gzip
 import json
 import os
 import re
@@ -63,6 +64,30 @@ class HttpTest(unittest.TestCase):
                                             harness.psql("SHOW server_version_num")))
         self.assertEqual(harness.sample(samples, "pgvigil_build_info"), 1)
         self.assertGreater(harness.sample(samples, "process_resident_memory_bytes"), 0)
+
+    def test_gzip_exposition_is_the_same_series(self):
+        # As Prometheus asks: the body comes gzip-encoded, assembled from pieces compressed when
+        # each target published, and decodes (CRC and length checked) to the same series.
+        req = urllib.request.Request(self.agent.url("/metrics"),
+                                     headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            self.assertEqual(r.headers["Content-Encoding"], "gzip")
+            self.assertEqual(r.headers["Vary"], "Accept-Encoding")
+            compressed = r.read()
+        text = gzip.decompress(compressed).decode()
+        self.assertEqual(promtool_problems(text), [])
+        plain = self.agent.get("/metrics")
+        self.assertNotIn("Content-Encoding", plain.headers)
+        names = lambda body: sorted({line.split(" ")[0] for line in body.splitlines()
+                                     if line and not line.startswith("#")})
+        series_gzip, series_plain = names(text), names(plain.body)
+        # The same series, but for any a collector added or dropped between the two scrapes.
+        self.assertGreater(len(series_gzip), 100)
+        self.assertLessEqual(len(set(series_gzip) ^ set(series_plain)), 10)
+        # q=0 refuses gzip.
+        refused = self.agent.request("/metrics", headers={"Accept-Encoding": "gzip;q=0"})
+        self.assertNotIn("Content-Encoding", refused.headers)
+        harness.parse_metrics(refused.body)
 
     def test_every_contract_metric_is_exported(self):
         # Every DESIGN.md §5 name, with every collector on.
