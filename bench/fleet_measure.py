@@ -111,12 +111,14 @@ def main():
 
     latencies, wire, size, samples = [], 0, 0, 0
     cpu_before = cpu_seconds(a.pid)
+    scrape_start = time.monotonic()
     for _ in range(a.scrapes):
         body, elapsed, wire = get(a.url, gzipped=True)
         latencies.append(elapsed)
         size = len(body)
         time.sleep(1)
-    scrape_cpu = cpu_seconds(a.pid) - cpu_before
+    # CPU the scrapes added above the agent's polling (idle CPU over the same time).
+    scrape_cpu = cpu_seconds(a.pid) - cpu_before - idle_cpu * (time.monotonic() - scrape_start)
     samples = sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
     failures = sums(body, ["pg_probe_failures_total"])["pg_probe_failures_total"]
     by_reason = {}

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   // glibc gives every thread that allocates its own arena; with a worker thread per target that
   // is megabytes of mostly empty heaps for an agent that allocates little.
   mallopt(M_ARENA_MAX, 2);
+  // A fleet's exposition is megabytes, built per change: blocks this large come from mmap and go
+  // back to the system when freed, instead of raising glibc's dynamic threshold and staying in
+  // the heap.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"pgvigil: PostgreSQL monitoring and health-check agent", "pgvigil"};
   std::string config_file;
   bool check_config = false;

@@ -3,22 +3,25 @@
 #include <zlib.h>
 
 #include <memory>
+#include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace pgvigil::metrics {
 namespace {
 
-// One raw-deflate stream per thread, reset for each piece (initializing one costs far more).
-class ThreadDeflater {
+// A raw-deflate stream, reset for each piece (initializing one costs far more). Each holds
+// about 256 KiB: they are pooled, not one per thread (a thousand workers would hold 256 MB).
+class Deflater {
  public:
-  ThreadDeflater() {
+  Deflater() {
     if (deflateInit2(&stream_, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
       throw std::runtime_error("zlib: cannot initialize a deflate stream");
     }
   }
-  ~ThreadDeflater() { deflateEnd(&stream_); }
-  ThreadDeflater(const ThreadDeflater&) = delete;
-  ThreadDeflater& operator=(const ThreadDeflater&) = delete;
+  ~Deflater() { deflateEnd(&stream_); }
+  Deflater(const Deflater&) = delete;
+  Deflater& operator=(const Deflater&) = delete;
 
   std::string Compress(std::string_view text) {
     deflateReset(&stream_);
@@ -41,6 +44,35 @@ class ThreadDeflater {
   z_stream stream_{};
 };
 
+// Deflaters not in use; as many are made as threads compress at once (about the cores).
+class DeflaterPool {
+ public:
+  std::unique_ptr<Deflater> Take() {
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        auto deflater = std::move(idle_.back());
+        idle_.pop_back();
+        return deflater;
+      }
+    }
+    return std::make_unique<Deflater>();
+  }
+  void Give(std::unique_ptr<Deflater> deflater) {
+    std::lock_guard lock(mutex_);
+    idle_.push_back(std::move(deflater));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Deflater>> idle_;
+};
+
+DeflaterPool& Pool() {
+  static DeflaterPool pool;
+  return pool;
+}
+
 // gzip header: magic, deflate, no flags, no time, no extra flags, OS unknown.
 constexpr char kHeader[] = {'\x1f', '\x8b', '\x08', 0, 0, 0, 0, 0, 0, '\xff'};
 // An empty final block with fixed Huffman codes: closes the deflate stream.
@@ -53,9 +85,10 @@ void PutLittleEndian32(std::string& out, std::uint32_t value) {
 }  // namespace
 
 DeflatedPiece Deflate(std::string_view text) {
-  thread_local ThreadDeflater deflater;
+  auto deflater = Pool().Take();
   DeflatedPiece piece;
-  piece.data = deflater.Compress(text);
+  piece.data = deflater->Compress(text);
+  Pool().Give(std::move(deflater));
   piece.crc = static_cast<std::uint32_t>(
       crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
   piece.length = text.size();

@@ -18,7 +18,7 @@ struct DeflatedPiece {
 };
 
 // Compresses `text` (zlib level 1: the exposition is repetitive, and speed matters more than
-// the last percent). Reuses a per-thread zlib stream.
+// the last percent). Thread-safe; reuses pooled zlib streams.
 [[nodiscard]] DeflatedPiece Deflate(std::string_view text);
 
 // Assembles pieces, in order, into a gzip member (RFC 1952). Copyable: a prepared prefix can be
