@@ -161,7 +161,8 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
 
   // Sum rows of one key: on 14+ a statement can appear as top-level and as nested.
   std::map<Key, Counters> current;
-  std::map<Key, std::optional<std::string>> since;
+  std::map<Key, std::size_t> since;
+  std::map<Key, std::string> since_text;
   std::set<Key> summed;  // keys that add up several rows
   const std::size_t userid = rows.Column("userid");
   const std::size_t dbid = rows.Column("dbid");
@@ -181,10 +182,14 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     sum.exec_ms += rows.Number(row, exec_ms).value_or(0);
     sum.rows += rows.Number(row, row_count).value_or(0);
     if (has_since) {
-      auto& entry_since = since[key];
-      entry_since = std::max(entry_since, rows.At(row, stats_since));
+      // Of the rows summed into a key, the newest creation time (one row recreated is enough).
+      if (const auto& created = rows.At(row, stats_since)) {
+        auto& newest = since_text[key];
+        newest = std::max(newest, *created);
+      }
     }
   }
+  for (const auto& [key, text] : since_text) since[key] = std::hash<std::string>{}(text) | 1;
   tracked_ = static_cast<double>(rows.size());
 
   // Without stats_reset (12, 13), a full reset shows as most statements counting backwards.
@@ -204,14 +209,14 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   const bool need_names = std::any_of(current.begin(), current.end(), [&](const auto& entry) {
     return !statements_.contains(entry.first);
   });
-  std::map<std::uint32_t, std::string> databases;
-  std::map<std::uint32_t, std::string> roles;
   if (need_names) {
     const pg::Rows names = session.Query(
         "SELECT 'd' AS kind, oid, datname AS name FROM pg_database "
         "UNION ALL SELECT 'r', oid, rolname FROM pg_roles");
+    database_names_.clear();
+    role_names_.clear();
     for (std::size_t row = 0; row < names.size(); ++row) {
-      auto& into = names.Text(row, 0) == "d" ? databases : roles;
+      auto& into = names.Text(row, 0) == "d" ? database_names_ : role_names_;
       into[ToOid(names.Number(row, 1))] = names.Text(row, 2);
     }
   }
@@ -221,10 +226,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   std::set<Key> added;
   for (const auto& [key, now] : current) {
     auto [it, is_new] = statements_.try_emplace(key);
-    if (!is_new) continue;
-    it->second.datname = databases[key.dbid];
-    it->second.user = roles[key.userid];
-    added.insert(key);
+    if (is_new) added.insert(key);
   }
 
   const bool baseline = !baseline_done_;
@@ -237,7 +239,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
       if (baseline) continue;  // its total was set from `last` when it joined
       into = &exported->second.total;
     } else {
-      into = &other_[{statement.datname, statement.user}];
+      into = &other_[{DatabaseName(key.dbid), RoleName(key.userid)}];
     }
     into->calls += add.calls;
     into->exec_ms += add.exec_ms;
@@ -308,15 +310,27 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   view.available = true;
 }
 
+const std::string& StatementsCollector::DatabaseName(std::uint32_t oid) const {
+  static const std::string kUnknown;
+  const auto it = database_names_.find(oid);
+  return it == database_names_.end() ? kUnknown : it->second;
+}
+
+const std::string& StatementsCollector::RoleName(std::uint32_t oid) const {
+  static const std::string kUnknown;
+  const auto it = role_names_.find(oid);
+  return it == role_names_.end() ? kUnknown : it->second;
+}
+
 void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
-                                        const std::map<Key, std::optional<std::string>>& since,
+                                        const std::map<Key, std::size_t>& since,
                                         const std::set<Key>& added, const std::set<Key>& summed,
                                         bool reset_all, bool baseline) {
   for (const auto& [key, counters] : current) {
     Statement& statement = statements_.at(key);
     const auto entry_since = since.find(key);
-    const bool recreated = entry_since != since.end() && statement.stats_since.has_value() &&
-                           entry_since->second != statement.stats_since;
+    const bool recreated = entry_since != since.end() && statement.since_hash != 0 &&
+                           entry_since->second != statement.since_hash;
     const bool is_new = added.contains(key);
     if (baseline) {
       statement.delta = {};
@@ -333,7 +347,7 @@ void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
                          std::max(0.0, counters.exec_ms - statement.last.exec_ms),
                          counters.rows - statement.last.rows};
     }
-    if (entry_since != since.end()) statement.stats_since = entry_since->second;
+    if (entry_since != since.end()) statement.since_hash = entry_since->second;
     statement.last = counters;
     statement.own_delta = {};
     statement.score = statement.score * kScoreDecay + statement.delta.exec_ms;
@@ -426,7 +440,8 @@ void StatementsCollector::UpdateExportedSet(bool baseline) {
   for (const Key& key : in_top) {
     if (exported_.contains(key)) continue;
     const Statement& statement = statements_.at(key);
-    exported_[key] = {baseline ? statement.last : Counters{}, statement.datname, statement.user, 0};
+    exported_[key] = {baseline ? statement.last : Counters{}, DatabaseName(key.dbid),
+                      RoleName(key.userid), 0};
   }
   // Bound the series: at most twice top_n, dropping those longest out of the top first.
   while (exported_.size() > 2 * static_cast<std::size_t>(top_n_)) {
@@ -524,8 +539,8 @@ std::vector<StatementsCollector::Key> StatementsCollector::Publish(
     ++over_threshold;
     slow.push_back(
         {key,
-         {key.queryid == kHiddenQueryId ? "" : std::to_string(key.queryid), statement.datname,
-          statement.user, window.calls, window.exec_ms / window.calls, ""}});
+         {key.queryid == kHiddenQueryId ? "" : std::to_string(key.queryid), DatabaseName(key.dbid),
+          RoleName(key.userid), window.calls, window.exec_ms / window.calls, ""}});
   }
   std::sort(slow.begin(), slow.end(),
             [](const auto& a, const auto& b) { return a.second.mean_ms > b.second.mean_ms; });

@@ -53,9 +53,9 @@ class StatementsCollector final : public Collector {
     Counters delta;      // since the poll before
     Counters own_delta;  // the agent's share of delta
     double score = 0;    // execution time, exponentially decayed per poll
-    std::string datname;
-    std::string user;
-    std::optional<std::string> stats_since;  // PostgreSQL 17+: when the entry was (re)created
+    // PostgreSQL 17+: a hash of when the entry was (re)created; 0 if unknown. Names are not
+    // kept per statement (a fleet tracks millions): the key's oids find them in names_.
+    std::size_t since_hash = 0;
     // Non-zero deltas of others than the agent within the health window. A vector: most
     // statements have none, and an empty std::deque still allocates, thousands of times over.
     std::vector<std::pair<SteadyClock::time_point, Counters>> recent;
@@ -88,9 +88,8 @@ class StatementsCollector final : public Collector {
   std::optional<Extension> Detect(pg::Session& session, std::string& why);
   bool ReadInfo(pg::Session& session, const Extension& extension);
   void ComputeDeltas(const std::map<Key, Counters>& current,
-                     const std::map<Key, std::optional<std::string>>& since,
-                     const std::set<Key>& added, const std::set<Key>& summed, bool reset_all,
-                     bool baseline);
+                     const std::map<Key, std::size_t>& since, const std::set<Key>& added,
+                     const std::set<Key>& summed, bool reset_all, bool baseline);
   void AttributeOwn(pg::Session& session, const Extension& extension,
                     const pg::OwnLoad::ByFingerprint& own_now, double& unmatched_calls,
                     double& unmatched_ms);
@@ -106,7 +105,13 @@ class StatementsCollector final : public Collector {
   std::vector<Pattern> housekeeping_;
   bool baseline_done_ = false;
   bool was_available_ = true;
+  [[nodiscard]] const std::string& DatabaseName(std::uint32_t oid) const;
+  [[nodiscard]] const std::string& RoleName(std::uint32_t oid) const;
+
   std::map<Key, Statement> statements_;
+  // Names of the databases and roles statements_ refers to, by oid (read when a new one shows).
+  std::map<std::uint32_t, std::string> database_names_;
+  std::map<std::uint32_t, std::string> role_names_;
   std::map<Key, Exported> exported_;
   std::map<std::pair<std::string, std::string>, Counters> other_;
   std::map<Key, Text> texts_;  // bounded by the tracked entries

@@ -37,6 +37,7 @@ class Deflater {
       throw std::runtime_error("zlib: deflate failed");
     }
     out.resize(out.size() - stream_.avail_out);
+    out.shrink_to_fit();  // the bound is about the input's size: kept, it would double memory
     return out;
   }
 

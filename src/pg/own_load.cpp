@@ -1,5 +1,6 @@
 #include "pg/own_load.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace pgvigil::pg {
@@ -138,7 +139,7 @@ std::string Fingerprint(std::string_view sql) {
   return out;
 }
 
-void OwnLoad::Record(std::string_view sql, bool ok, double seconds) {
+void OwnLoad::Record(std::string_view sql, bool ok, double seconds, Clock::time_point at) {
   const std::string key = Fingerprint(sql);
   auto it = statements_.find(key);
   if (it == statements_.end()) it = statements_.emplace(key, Counts{}).first;
@@ -150,6 +151,19 @@ void OwnLoad::Record(std::string_view sql, bool ok, double seconds) {
       counts->failed += 1;
     }
   }
+  history_.emplace_back(at, total_);
+  while (!history_.empty() && history_.front().first < at - kHistory) {
+    before_history_ = history_.front().second;
+    history_.pop_front();
+  }
+}
+
+OwnLoad::Counts OwnLoad::TotalAt(Clock::time_point at) const {
+  // The last entry completed by `at` (entries are in completion order).
+  auto after =
+      std::upper_bound(history_.begin(), history_.end(), at,
+                       [](Clock::time_point t, const auto& entry) { return t < entry.first; });
+  return after == history_.begin() ? before_history_ : std::prev(after)->second;
 }
 
 }  // namespace pgvigil::pg

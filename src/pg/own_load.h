@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -29,16 +31,26 @@ class OwnLoad {
   };
   using ByFingerprint = std::map<std::string, Counts, std::less<>>;
 
-  // One statement per call: the ledger is exact only if `sql` holds a single statement.
-  void Record(std::string_view sql, bool ok, double seconds);
+  using Clock = std::chrono::steady_clock;
+
+  // One statement per call, completed `at`: the ledger is exact only if `sql` holds a single
+  // statement.
+  void Record(std::string_view sql, bool ok, double seconds, Clock::time_point at = Clock::now());
 
   // Cumulative counts since the worker started.
   [[nodiscard]] const ByFingerprint& Statements() const { return statements_; }
   [[nodiscard]] Counts Total() const { return total_; }
+  // Cumulative counts of the statements completed by `at` (within the last minute; earlier
+  // times give the counts as of a minute ago).
+  [[nodiscard]] Counts TotalAt(Clock::time_point at) const;
 
  private:
+  static constexpr auto kHistory = std::chrono::seconds(60);
+
   ByFingerprint statements_;
   Counts total_;
+  std::deque<std::pair<Clock::time_point, Counts>> history_;  // total_ after each statement
+  Counts before_history_;
 };
 
 }  // namespace pgvigil::pg

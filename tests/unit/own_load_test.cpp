@@ -53,3 +53,26 @@ TEST(OwnLoadTest, CountsExactlyByFingerprint) {
 
 }  // namespace
 }  // namespace pgvigil::pg
+
+namespace pgvigil::pg {
+namespace {
+
+TEST(OwnLoadTest, TotalsAsOfATime) {
+  OwnLoad load;
+  const auto t0 = OwnLoad::Clock::time_point{} + std::chrono::hours(1);
+  load.Record("SELECT 1", true, 0.001, t0);
+  load.Record("SELECT 1/0", false, 0, t0 + std::chrono::seconds(1));
+  load.Record("SELECT 2", true, 0.001, t0 + std::chrono::seconds(2));
+  EXPECT_EQ(load.TotalAt(t0 - std::chrono::seconds(1)).ok, 0u);
+  EXPECT_EQ(load.TotalAt(t0).ok, 1u);
+  EXPECT_EQ(load.TotalAt(t0 + std::chrono::milliseconds(1500)).failed, 1u);
+  EXPECT_EQ(load.TotalAt(t0 + std::chrono::milliseconds(1500)).ok, 1u);
+  EXPECT_EQ(load.TotalAt(t0 + std::chrono::seconds(9)).ok, 2u);
+  // Older than a minute: the counts as of then are kept, the entries are not.
+  load.Record("SELECT 3", true, 0.001, t0 + std::chrono::seconds(120));
+  EXPECT_EQ(load.TotalAt(t0).ok, 2u);
+  EXPECT_EQ(load.TotalAt(t0 + std::chrono::seconds(120)).ok, 3u);
+}
+
+}  // namespace
+}  // namespace pgvigil::pg
