@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_option("--log.format", overrides.log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
+  std::string shard;
+  app.add_option("--targets.shard", shard,
+                 "I/N: watch only shard I (0 to N-1) of N agents sharing the config (a "
+                 "StatefulSet's ordinal): each target goes to exactly one shard");
   app.add_flag("--check-config", check_config,
                "validate the config, print it with secrets redacted, and exit");
   app.add_flag("--once", once, "collect once per target, print the metrics, and exit");
@@ -58,6 +62,7 @@ int main(int argc, char** argv) {
 
   pgvigil::config::Config config;
   try {
+    if (!shard.empty()) overrides.shard = pgvigil::agent::ParseShard(shard);
     config = config_file.empty() ? pgvigil::config::ZeroConfig()
                                  : pgvigil::config::LoadFile(config_file);
     overrides.ApplyTo(config);

@@ -3,6 +3,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -12,11 +15,41 @@
 #include "http/server.h"
 
 namespace pgvigil::agent {
+namespace {
+
+// How often the targets files are looked at for changes.
+constexpr std::chrono::seconds kTargetFilesPoll{2};
+
+}  // namespace
 
 void Overrides::ApplyTo(config::Config& config) const {
   if (listen_address) config.web.listen_address = *listen_address;
   if (log_level) config.log.level = *log_level;
   if (log_format) config.log.format = *log_format;
+  if (shard) {
+    std::erase_if(config.targets, [&](const config::Target& target) {
+      return !config::InShard(target.name, shard->index, shard->count);
+    });
+  }
+}
+
+Overrides::Shard ParseShard(const std::string& text) {
+  const auto slash = text.find('/');
+  auto number = [&](const std::string& digits) -> std::optional<unsigned> {
+    if (digits.empty() || digits.size() > 6 ||
+        !std::all_of(digits.begin(), digits.end(),
+                     [](unsigned char c) { return std::isdigit(c); })) {
+      return std::nullopt;
+    }
+    return static_cast<unsigned>(std::stoul(digits));
+  };
+  const auto index = slash == std::string::npos ? std::nullopt : number(text.substr(0, slash));
+  const auto count = slash == std::string::npos ? std::nullopt : number(text.substr(slash + 1));
+  if (!index || !count || *count == 0 || *index >= *count) {
+    throw config::ConfigError("--targets.shard: expected I/N with 0 <= I < N (such as 2/3), got '" +
+                              text + "'");
+  }
+  return {*index, *count};
 }
 
 int Run(const config::Config& initial, const Overrides& overrides) {
@@ -55,10 +88,19 @@ int Run(const config::Config& initial, const Overrides& overrides) {
                initial.targets.size());
 
   config::Config current = initial;
+  std::string files_state = config::TargetFilesState(current);
   while (true) {
-    int signal_number = 0;
-    if (sigwait(&signals, &signal_number) != 0) continue;
-    if (signal_number != SIGHUP) {
+    // Waits for a signal, looking at the targets files every few seconds meanwhile.
+    const timespec poll{kTargetFilesPoll.count(), 0};
+    const int signal_number = sigtimedwait(&signals, nullptr, &poll);
+    const char* why = "SIGHUP";
+    if (signal_number < 0) {
+      if (current.targets_files.empty()) continue;
+      const std::string state = config::TargetFilesState(current);
+      if (state == files_state) continue;
+      files_state = state;
+      why = "targets files changed";
+    } else if (signal_number != SIGHUP) {
       spdlog::info("received signal {}, shutting down", signal_number);
       break;
     }
@@ -70,14 +112,15 @@ int Run(const config::Config& initial, const Overrides& overrides) {
       config::Config next = config::LoadFile(current.source);
       overrides.ApplyTo(next);
       if (next.web != current.web) {
-        spdlog::warn("SIGHUP: web settings changed; they take effect after a restart");
+        spdlog::warn("{}: web settings changed; they take effect after a restart", why);
       }
       SetUpLogging(next.log);
       agent.Reload(next);
       current = std::move(next);
-      spdlog::info("SIGHUP: configuration reloaded ({} target(s))", current.targets.size());
+      files_state = config::TargetFilesState(current);
+      spdlog::info("{}: configuration reloaded ({} target(s))", why, current.targets.size());
     } catch (const config::ConfigError& error) {
-      spdlog::error("SIGHUP: new configuration rejected, keeping the running one: {}",
+      spdlog::error("{}: new configuration rejected, keeping the running one: {}", why,
                     error.what());
     }
   }

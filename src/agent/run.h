@@ -12,9 +12,17 @@ struct Overrides {
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  struct Shard {
+    unsigned index = 0;
+    unsigned count = 1;
+  };
+  std::optional<Shard> shard;  // --targets.shard: keep only this shard's targets
 
   void ApplyTo(config::Config& config) const;
 };
+
+// "I/N" with 0 <= I < N. Throws config::ConfigError.
+[[nodiscard]] Overrides::Shard ParseShard(const std::string& text);
 
 // Serves until SIGTERM or SIGINT, reloading the config file on SIGHUP. Returns the exit code.
 [[nodiscard]] int Run(const config::Config& config, const Overrides& overrides);

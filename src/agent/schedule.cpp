@@ -4,15 +4,6 @@
 
 namespace pgvigil::agent {
 
-std::uint64_t StableHash(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (const char c : text) {
-    hash ^= static_cast<unsigned char>(c);
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 Schedule::Schedule(std::string_view target, std::string_view collector, config::Duration interval)
     : interval_(std::max(interval, config::Duration(1))) {
   std::string key(target);

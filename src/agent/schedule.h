@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "collectors/collector.h"
+#include "config/config.h"
 #include "config/duration.h"
 
 namespace pgvigil::agent {
@@ -35,8 +36,6 @@ class Schedule {
   config::Duration phase_;
 };
 
-// FNV-1a, 64 bits: the same on every build and platform, unlike std::hash (a target keeps its
-// phase and its shard across versions and machines).
-[[nodiscard]] std::uint64_t StableHash(std::string_view text);
+using config::StableHash;
 
 }  // namespace pgvigil::agent

@@ -1,11 +1,15 @@
 #include "config/config.h"
 
+#include <glob.h>
+#include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <set>
@@ -41,6 +45,36 @@ bool IsTargetName(const std::string& name) {
 }
 
 // Walks one YAML document and turns it into a Config, failing with file:line: key: reason.
+constexpr std::uintmax_t kMaxTargetsFileBytes = 64 << 20;
+
+// The files the config's targets_files globs match, sorted, relative globs resolved against
+// the config file's directory.
+std::vector<std::string> MatchTargetFiles(const Config& config) {
+  std::vector<std::string> files;
+  const std::filesystem::path base = config.source.empty()
+                                         ? std::filesystem::path(".")
+                                         : std::filesystem::path(config.source).parent_path();
+  for (const std::string& pattern : config.targets_files) {
+    const std::string full = std::filesystem::path(pattern).is_absolute()
+                                 ? pattern
+                                 : (base / pattern).lexically_normal().string();
+    glob_t matched{};
+    if (::glob(full.c_str(), 0, nullptr, &matched) == 0) {
+      for (std::size_t i = 0; i < matched.gl_pathc; ++i) {
+        // Regular files only: a glob that meets a FIFO or /dev/zero must not hang the load.
+        struct stat info {};
+        if (::stat(matched.gl_pathv[i], &info) == 0 && S_ISREG(info.st_mode)) {
+          files.emplace_back(matched.gl_pathv[i]);
+        }
+      }
+    }
+    ::globfree(&matched);
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
+}
+
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
@@ -281,17 +315,53 @@ class Reader {
                    Settings(value, key, p, config.defaults);
                  });
     }
-    ForEachKey(root, "", {"web", "log", "defaults", "health", "targets"},
+    ForEachKey(root, "", {"web", "log", "defaults", "health", "targets", "targets_files"},
                [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "web") ReadWeb(value, path, config.web);
                  if (key == "log") ReadLog(value, path, config.log);
                  if (key == "health") ReadHealth(value, path, config.health);
                  if (key == "targets") ReadTargets(value, path, config);
+                 if (key == "targets_files") {
+                   if (!value.IsSequence()) Fail(value, path, "expected a list of file globs");
+                   for (std::size_t i = 0; i < value.size(); ++i) {
+                     const std::string item = path + "[" + std::to_string(i) + "]";
+                     std::string pattern = String(value[i], item);
+                     if (pattern.empty()) Fail(value[i], item, "expected a file glob");
+                     config.targets_files.push_back(std::move(pattern));
+                   }
+                 }
                });
-    if (config.targets.empty()) {
+    for (const std::string& file : MatchTargetFiles(config)) {
+      ReadTargetFile(file, config);
+    }
+    if (config.targets.empty() && config.targets_files.empty()) {
       Fail(root, "targets", "expected at least one target (or run without --config.file)");
     }
     return config;
+  }
+
+  // A file of targets: a YAML list of targets as under `targets`, whose names must be unique
+  // among all the agent's targets. Errors name that file and its line.
+  static void ReadTargetFile(const std::string& file, Config& config) {
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(file, error);
+    if (!error && size > kMaxTargetsFileBytes) {
+      throw ConfigError(file + ": targets file larger than 64 MiB");
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ConfigError(file + ": cannot read targets file");
+    std::stringstream text;
+    text << in.rdbuf();
+    YAML::Node root;
+    try {
+      root = YAML::Load(text.str());
+    } catch (const YAML::Exception& e) {
+      throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) +
+                        ": malformed YAML: " + e.msg);
+    }
+    if (!root.IsDefined() || root.IsNull()) return;  // an empty file: no targets yet
+    const Reader reader(file);
+    reader.ReadTargets(root, "(targets file)", config);
   }
 
  private:
@@ -339,8 +409,10 @@ class Reader {
   }
 
   void ReadTargets(const YAML::Node& node, const std::string& path, Config& config) const {
+    if (node.IsNull()) return;  // `targets:` with none (they may all come from targets_files)
     if (!node.IsSequence()) Fail(node, path, "expected a list of targets");
     std::set<std::string> names;
+    for (const Target& known : config.targets) names.insert(known.name);
     for (std::size_t i = 0; i < node.size(); ++i) {
       const std::string item_path = path + "[" + std::to_string(i) + "]";
       Target target = ReadTarget(node[i], item_path, config.defaults);
@@ -454,6 +526,43 @@ std::vector<std::string> DefaultHousekeepingStatements() {
           "DISCARD *", "DEALLOCATE *", "UNLISTEN *",          "CLOSE ALL"};
 }
 
+std::string TargetFilesState(const Config& config) {
+  std::string state;
+  for (const std::string& file : MatchTargetFiles(config)) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0) continue;
+    state += file + " " + std::to_string(info.st_mtim.tv_sec) + "." +
+             std::to_string(info.st_mtim.tv_nsec) + " " + std::to_string(info.st_size) + "\n";
+  }
+  return state;
+}
+
+std::uint64_t StableHash(std::string_view text) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+bool InShard(const std::string& target, unsigned index, unsigned count) {
+  // The shard with the highest weight takes the target. FNV-1a alone mixes its last bytes too
+  // little to rank shards fairly: each weight goes through splitmix64's finalizer.
+  const std::uint64_t name = StableHash(target);
+  auto weight = [&](unsigned shard) {
+    std::uint64_t x = name + (shard + 1) * 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  unsigned best = 0;
+  for (unsigned shard = 1; shard < count; ++shard) {
+    if (weight(shard) > weight(best)) best = shard;
+  }
+  return best == index;
+}
+
 TargetSettings DefaultSettings() {
   TargetSettings settings;
   for (const auto& info : collectors::CollectorTable()) {
@@ -551,6 +660,11 @@ std::string ToRedactedYaml(const Config& config) {
   EmitThresholds(out, "mean_query_time", FormatDuration(health.mean_query_time.warn),
                  FormatDuration(health.mean_query_time.critical));
   out << YAML::EndMap;
+  if (!config.targets_files.empty()) {
+    out << YAML::Key << "targets_files" << YAML::Value << YAML::BeginSeq;
+    for (const std::string& pattern : config.targets_files) out << pattern;
+    out << YAML::EndSeq;
+  }
   out << YAML::Key << "targets" << YAML::Value << YAML::BeginSeq;
   for (const Target& target : config.targets) {
     out << YAML::BeginMap;

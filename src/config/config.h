@@ -1,9 +1,11 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -106,9 +108,25 @@ struct Config {
   TargetSettings defaults;
   HealthConfig health;
   std::vector<Target> targets;
+  // Globs of files holding more targets (a YAML list each, as under `targets`), relative to the
+  // config file's directory; re-read when they change (Prometheus' file_sd, for pgvigil).
+  std::vector<std::string> targets_files;
 
   bool operator==(const Config&) const = default;
 };
+
+// The files `targets_files` matches now, each with its modification time and size: when this
+// changes, the running agent reloads. Sorted; "" if there are none.
+[[nodiscard]] std::string TargetFilesState(const Config& config);
+
+// FNV-1a, 64 bits: the same on every build and platform, unlike std::hash (a target keeps its
+// schedule phase and its shard across versions and machines).
+[[nodiscard]] std::uint64_t StableHash(std::string_view text);
+
+// Sharding over several agents: the targets that agent `index` of `count` watches. Rendezvous
+// hashing of the target's name (a stable hash), so every target goes to exactly one shard and
+// going from n to n+1 shards moves only about 1/(n+1) of them.
+[[nodiscard]] bool InShard(const std::string& target, unsigned index, unsigned count);
 
 // The built-in defaults, with every collector of the collector table on or off as it ships.
 [[nodiscard]] TargetSettings DefaultSettings();

@@ -1,7 +1,9 @@
 """Many targets on one agent (issue: a thousand targets): connects are capped in flight, so a
 fleet starting together queues in the agent instead of bursting at the server."""
 
+import os
 import socket
+import subprocess
 import threading
 import time
 import unittest
@@ -100,6 +102,81 @@ class ConnectCapTest(unittest.TestCase):
         self.assertGreaterEqual(proxy.most_pending, 12)
         self.assertEqual(limit, 16)
         self.assertGreaterEqual(waits, self.TARGETS - 16)
+
+
+def pg_up_targets(samples):
+    return {dict(labels)["target"] for (name, labels), value in samples.items()
+            if name == "pg_up" and value == 1}
+
+
+class TargetsFilesTest(unittest.TestCase):
+    """targets_files: targets added and removed by writing files, without a restart and
+    without the other targets losing their counters."""
+
+    def test_files_add_and_remove_targets_live(self):
+        harness.require_environment(self)
+        agent = harness.Agent(harness.config([], extra="targets_files: [\"targets.d/*.yml\"]\n"))
+        directory = os.path.join(agent.dir, "targets.d")
+        os.makedirs(directory)
+
+        def write(name, targets):
+            path = os.path.join(directory, name)
+            with open(path + ".tmp", "w") as f:
+                for target in targets:
+                    f.write("- name: %s\n  dsn: \"%s\"\n" % (target, harness.dsn()))
+            os.rename(path + ".tmp", path)  # as a ConfigMap update swaps it in
+
+        try:
+            write("a.yml", ["alpha"])
+            harness.wait_for(lambda: pg_up_targets(agent.metrics()) == {"alpha"}, 15,
+                             what="alpha from a.yml")
+            harness.wait_for(lambda: harness.sample(agent.metrics(), "pg_probes_total",
+                                                    target="alpha") >= 3, 10, what="probes")
+            before = harness.sample(agent.metrics(), "pg_probes_total", target="alpha")
+            write("b.yml", ["beta", "gamma"])
+            harness.wait_for(lambda: pg_up_targets(agent.metrics()) == {"alpha", "beta", "gamma"},
+                             15, what="beta and gamma from b.yml")
+            # alpha's worker kept running: its counter went on, it did not start over.
+            self.assertGreaterEqual(
+                harness.sample(agent.metrics(), "pg_probes_total", target="alpha"), before)
+            # A broken file is refused and the running targets stay.
+            with open(os.path.join(directory, "c.yml"), "w") as f:
+                f.write("- name: delta\n  dsn: \"host=x\"\n  bogus_key: 1\n")
+            harness.wait_for(lambda: "c.yml:3:" in agent.logs(), 15, what="the rejection logged")
+            self.assertIn("keeping the running one", agent.logs())
+            self.assertEqual(pg_up_targets(agent.metrics()), {"alpha", "beta", "gamma"})
+            os.remove(os.path.join(directory, "c.yml"))
+            os.remove(os.path.join(directory, "b.yml"))
+            harness.wait_for(lambda: pg_up_targets(agent.metrics()) == {"alpha"}, 15,
+                             what="beta and gamma gone with b.yml")
+            after = harness.sample(agent.metrics(), "pg_probes_total", target="alpha")
+            self.assertGreater(after, before)
+        finally:
+            agent.close()
+
+
+class ShardTest(unittest.TestCase):
+    def test_two_shards_watch_every_target_once(self):
+        harness.require_environment(self)
+        names = ["shard-%d" % i for i in range(8)]
+        path = os.path.join(os.path.dirname(harness.BINARY), "e2e-shard.yaml")
+        with open(path, "w") as f:
+            f.write(harness.config([(n, harness.dsn()) for n in names],
+                                   defaults={"connect_probe_interval": "0s"}))
+        seen = []
+        for shard in ("0/2", "1/2"):
+            r = subprocess.run([harness.BINARY, "--config.file=" + path,
+                                "--targets.shard=" + shard, "--once"],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            seen.append(pg_up_targets(harness.parse_metrics(r.stdout)))
+        self.assertEqual(seen[0] | seen[1], set(names))
+        self.assertEqual(seen[0] & seen[1], set())
+        self.assertTrue(seen[0] and seen[1], seen)  # both shards got some
+        bad = subprocess.run([harness.BINARY, "--config.file=" + path, "--targets.shard=2/2",
+                              "--check-config"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("--targets.shard", bad.stderr)
 
 
 if __name__ == "__main__":

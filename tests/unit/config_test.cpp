@@ -210,6 +210,79 @@ TEST_F(ConfigFileTest, UnreadablePasswordFile) {
                                  "file '/nonexistent/pgvigil-secret'"));
 }
 
+TEST_F(ConfigFileTest, TargetsFilesAddTargetsAndNameTheirOwnErrors) {
+  std::filesystem::create_directories(dir_ / "targets.d");
+  Write("targets.d/b.yml", "- name: b1\n  dsn: \"host=b1\"\n- name: b2\n  dsn: \"host=b2\"\n");
+  Write("targets.d/a.yml", "- name: a1\n  dsn: \"host=a1\"\n  labels: {team: pay}\n");
+  Write("targets.d/empty.yml", "");
+  Write("targets.d/ignored.txt", "not yaml: [");
+  const std::string main =
+      Write("fleet.yaml", std::string(kTarget) + "targets_files: [\"targets.d/*.yml\"]\n" +
+                              "defaults:\n  probe_interval: 2s\n");
+  Config config = LoadFile(main);
+  ASSERT_EQ(config.targets.size(), 4u);
+  // The main file's first, then the files in name order; each inherits `defaults`.
+  EXPECT_EQ(config.targets[0].name, "primary");
+  EXPECT_EQ(config.targets[1].name, "a1");
+  ASSERT_EQ(config.targets[1].labels.size(), 1u);
+  EXPECT_EQ(config.targets[1].labels[0].second, "pay");
+  EXPECT_EQ(config.targets[3].name, "b2");
+  EXPECT_EQ(config.targets[3].settings.probe_interval, 2s);
+
+  // What the agent watches changes when a file does.
+  const std::string before = TargetFilesState(config);
+  EXPECT_THAT(before, HasSubstr("targets.d/a.yml"));
+  Write("targets.d/c.yml", "- name: c1\n  dsn: \"host=c1\"\n");
+  EXPECT_NE(TargetFilesState(config), before);
+  EXPECT_EQ(LoadFile(main).targets.size(), 5u);
+
+  // A duplicate name, or a bad key, names the targets file and its line.
+  Write("targets.d/d.yml", "- name: c2\n  dsn: host=x\n- name: a1\n  dsn: host=x\n");
+  std::string message;
+  try {
+    (void)LoadFile(main);
+  } catch (const ConfigError& error) {
+    message = error.what();
+  }
+  EXPECT_THAT(message, HasSubstr("targets.d/d.yml:3:"));
+  EXPECT_THAT(message, HasSubstr("duplicate target name 'a1'"));
+  Write("targets.d/d.yml", "- name: d1\n  dsn: host=x\n  prob_interval: 1s\n");
+  try {
+    (void)LoadFile(main);
+  } catch (const ConfigError& error) {
+    message = error.what();
+  }
+  EXPECT_THAT(message, HasSubstr("targets.d/d.yml:3:"));
+  EXPECT_THAT(message, HasSubstr("prob_interval: unknown key"));
+}
+
+TEST(ShardTest, EveryTargetInExactlyOneShardAndFewMoveWhenTheCountChanges) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) names.push_back("db-" + std::to_string(i));
+  std::vector<int> per_shard(3, 0);
+  int moved = 0;
+  for (const auto& name : names) {
+    int owners = 0;
+    unsigned owner = 0;
+    for (unsigned shard = 0; shard < 3; ++shard) {
+      if (InShard(name, shard, 3)) {
+        ++owners;
+        owner = shard;
+      }
+    }
+    ASSERT_EQ(owners, 1) << name;
+    per_shard[owner] += 1;
+    // From three agents to four, a target moves only to the new one.
+    if (!InShard(name, owner, 4)) {
+      EXPECT_TRUE(InShard(name, 3, 4)) << name;
+      ++moved;
+    }
+  }
+  for (const int count : per_shard) EXPECT_NEAR(count, 333, 60);
+  EXPECT_NEAR(moved, 250, 60);  // about a quarter, never a reshuffle
+  EXPECT_TRUE(InShard("anything", 0, 1));
+}
+
 TEST_F(ConfigFileTest, MissingConfigFile) {
   try {
     (void)LoadFile((dir_ / "absent.yaml").string());
