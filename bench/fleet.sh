@@ -42,10 +42,17 @@ for c in $(seq 0 $((clusters - 1))); do
   pg_psql -d template1 -c "CREATE EXTENSION pg_stat_statements" >/dev/null
   pg_psql -c "CREATE ROLE monitor LOGIN PASSWORD 'bench-pw' IN ROLE pg_monitor" >/dev/null
   for d in $(seq 0 $((databases - 1))); do pg_psql -c "CREATE DATABASE fleet$d" >/dev/null; done
+  # Distinct statements as pg_stat_statements tells them apart (by structure: neither constants
+  # nor column aliases count): SELECT of the first k of 50 columns of one of N/50 tables.
   python3 -c "
 import sys
-for i in range(int(sys.argv[1])):
-    print('SELECT %d AS c%d;' % (i, i))" "$statements" | pg_psql -d fleet0 >/dev/null
+n = int(sys.argv[1])
+columns = ', '.join('c%d int' % j for j in range(1, 51))
+for t in range((n + 49) // 50):
+    print('CREATE TABLE s%d (%s);' % (t, columns))
+for i in range(n):
+    print('SELECT %s FROM s%d;' % (', '.join('c%d' % j for j in range(1, i % 50 + 2)), i // 50))
+" "$statements" | pg_psql -d fleet0 >/dev/null
 done
 PGV_PGDATA=  # the clusters are stopped by fleet_cleanup, not by bench_cleanup
 
@@ -90,6 +97,8 @@ rows = [
     ("start -> every target up (s)", "%.1f" % r["all_up_seconds"] if r["all_up_seconds"] else "not within 180 s"),
     ("targets that failed a first connect", sys.argv[4]),
     ("probe failures by reason", json.dumps(r["probe_failures_by_reason"]) or "{}"),
+    ("collectors failing (targets)", json.dumps(r["collectors_failing"])),
+    ("statements tracked per target", "%.0f" % r["statements_tracked_mean"]),
     ("RSS (MB)", "%.1f" % (r["rss_bytes"] / mb)),
     ("peak RSS (MB)", "%.1f" % (r["peak_rss_bytes"] / mb)),
     ("RSS per target (MB)", "%.3f" % (r["rss_bytes"] / mb / r["targets"])),

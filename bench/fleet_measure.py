@@ -120,7 +120,15 @@ def main():
     # CPU the scrapes added above the agent's polling (idle CPU over the same time).
     scrape_cpu = cpu_seconds(a.pid) - cpu_before - idle_cpu * (time.monotonic() - scrape_start)
     samples = sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
-    failures = sums(body, ["pg_probe_failures_total"])["pg_probe_failures_total"]
+    found = sums(body, ["pg_probe_failures_total", "pgvigil_collector_success",
+                        "pg_stat_statements_tracked"])
+    failures = found["pg_probe_failures_total"]
+    failing = {}
+    for labels, value in found["pgvigil_collector_success"].items():
+        if value != 1:
+            collector = re.search(r'collector="([^"]*)"', labels).group(1)
+            failing[collector] = failing.get(collector, 0) + 1
+    tracked = list(found["pg_stat_statements_tracked"].values())
     by_reason = {}
     for labels, value in failures.items():
         reason = re.search(r'reason="([^"]*)"', labels).group(1)
@@ -146,6 +154,8 @@ def main():
         "probe_mean_ms_single": single_ms,
         "probes_single": single_probes,
         "probe_failures_by_reason": by_reason,
+        "collectors_failing": failing,
+        "statements_tracked_mean": sum(tracked) / len(tracked) if tracked else 0,
     }))
 
 
