@@ -78,13 +78,16 @@ class OutageTest(unittest.TestCase):
                     break
                 time.sleep(0.2)
             self.assertTrue(saw_down, "pg_up stayed 1 while the server was frozen")
-            samples = self.agent.metrics()
             # Whichever collector met the frozen server first timed out and dropped the
-            # connection (collectors have phases of their own); the probe then failed on the
-            # query (timeout) or on the reconnect (connect).
-            failures = sum(harness.sample(samples, "pg_probe_failures_total", reason=r) or 0
+            # connection (collectors have phases of their own), so pg_up may read 0 before the
+            # probe's next run; that run fails on the query (timeout) or on the reconnect
+            # (connect), within a probe interval plus a connect timeout.
+            def probe_failures():
+                samples = self.agent.metrics()
+                return sum(harness.sample(samples, "pg_probe_failures_total", reason=r) or 0
                            for r in ("timeout", "connect"))
-            self.assertGreaterEqual(failures, 1)
+            harness.wait_for(lambda: probe_failures() >= 1, PROBE_INTERVAL + CONNECT_TIMEOUT + 2,
+                             what="a failed probe counted")
             self.assertEqual(self.agent.get("/health/live").status, 200)
             target = self.agent.health().json()["targets"][0]
             self.assertEqual(target["status"], "down")
