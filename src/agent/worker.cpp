@@ -16,8 +16,8 @@ using std::chrono::milliseconds;
 constexpr milliseconds kFirstBackoff{1000};
 constexpr milliseconds kMaxBackoff{30000};
 constexpr milliseconds kMaxSleep{5000};
-// A probe that starts this much after its time measured the agent's own delay too: the worker's
-// thread was not scheduled, or waited for a connect slot.
+// A probe whose thread woke this much after its time measured the agent's own delay too: the
+// worker's thread was not scheduled.
 constexpr double kLateProbe = 0.25;
 
 constexpr const char* kCapabilitiesSql =
@@ -43,9 +43,8 @@ Worker::Worker(config::Target target, config::Duration health_window, pg::Connec
   for (const auto& info : collectors::CollectorTable()) {
     auto enabled = target_.settings.collectors.find(std::string(info.name));
     if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
-    const config::Duration interval = target_.settings.*(info.interval);
-    schedule_.emplace_back(info.name.data(), info.make(target_), interval,
-                           Schedule(target_.name, info.name, interval));
+    schedule_.emplace_back(info.name.data(), info.make(target_),
+                           Schedule(target_.name, info.name, target_.settings.*(info.interval)));
   }
   Publish();
 }
@@ -73,7 +72,7 @@ SteadyClock::time_point Worker::LastProgress() const {
 
 SteadyClock::duration Worker::StallLimit() const {
   config::Duration shortest = kMaxBackoff;
-  for (const auto& entry : schedule_) shortest = std::min(shortest, entry.interval);
+  for (const auto& entry : schedule_) shortest = std::min(shortest, entry.schedule.interval());
   // One collector may legitimately spend a connect and a query deadline on a hung server.
   const config::Duration one_call =
       target_.settings.connect_timeout + target_.settings.query_timeout + milliseconds(1000);
@@ -99,10 +98,12 @@ pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_toke
 }
 
 void Worker::Run(const std::stop_token& stop) {
+  auto waited_from = SteadyClock::now();
   while (!stop.stop_requested()) {
-    Step(stop);
+    Step(stop, waited_from);
     // Wake at least every kMaxSleep, so that progress shows even with nothing scheduled.
-    auto wake = SteadyClock::now() + kMaxSleep;
+    waited_from = SteadyClock::now();
+    auto wake = waited_from + kMaxSleep;
     for (const auto& entry : schedule_) wake = std::min(wake, entry.next_due);
     if (!Connected()) wake = std::min(wake, reconnect_at_);
     std::unique_lock lock(wake_mutex_);
@@ -114,16 +115,24 @@ void Worker::Run(const std::stop_token& stop) {
 
 void Worker::CollectOnce() {
   const std::stop_token never;
-  Step(never);
+  Step(never, SteadyClock::now());
 }
 
-void Worker::Step(const std::stop_token& stop) {
+void Worker::Step(const std::stop_token& stop, SteadyClock::time_point waited_from) {
   Touch();
-  auto now = SteadyClock::now();
-  if (!Connected() && now >= reconnect_at_) Connect(now, stop);
+  const auto woke = SteadyClock::now();
+  if (!Connected() && woke >= reconnect_at_) Connect(woke, stop);
   for (auto& entry : schedule_) {
     if (stop.stop_requested()) return;
     if (SteadyClock::now() < entry.next_due) continue;
+    // The agent's own delay: how late the thread woke for a run that was due, counted from
+    // when it could have (a previous step that ran long on the database is the server's time).
+    entry.lag_seconds =
+        entry.next_due == SteadyClock::time_point{}
+            ? 0
+            : std::max(0.0,
+                       std::chrono::duration<double>(woke - std::max(entry.next_due, waited_from))
+                           .count());
     RunCollector(entry, stop);
     Touch();
   }
@@ -201,9 +210,6 @@ void Worker::Disconnected(SteadyClock::time_point now) {
 
 void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
   const auto start = SteadyClock::now();
-  entry.lag_seconds = entry.next_due == SteadyClock::time_point{}
-                          ? 0
-                          : std::chrono::duration<double>(start - entry.next_due).count();
   std::uniform_real_distribution<double> jitter(0, 1);
   entry.next_due = entry.schedule.After(start, jitter(jitter_));
   if (std::string_view(entry.name) == "probe" && entry.lag_seconds > kLateProbe) {
@@ -289,8 +295,8 @@ void Worker::Publish() {
     own.Gauge("pgvigil_collector_duration_seconds", "Duration of the collector's last run.", labels,
               entry.duration_seconds);
     own.Gauge("pgvigil_collector_lag_seconds",
-              "How late the collector's last run started after its scheduled time: the agent's "
-              "own delay (threads not scheduled, connect slots all taken).",
+              "How late the worker woke for the collector's last run after its scheduled time: "
+              "the agent's own delay (its thread was not scheduled).",
               labels, entry.lag_seconds);
     own.Gauge("pgvigil_collector_last_success_timestamp_seconds",
               "Unix time of the collector's last successful run (0 if none).", labels,

@@ -56,15 +56,14 @@ class Worker {
  private:
   struct Scheduled {
     Scheduled(const char* name_, std::unique_ptr<collectors::Collector> collector_,
-              config::Duration interval_, Schedule schedule_)
-        : name(name_), collector(std::move(collector_)), interval(interval_), schedule(schedule_) {}
+              Schedule schedule_)
+        : name(name_), collector(std::move(collector_)), schedule(schedule_) {}
 
     const char* name;
     std::unique_ptr<collectors::Collector> collector;
-    config::Duration interval;
     Schedule schedule;
     collectors::SteadyClock::time_point next_due;  // the epoch: at once
-    double lag_seconds = 0;  // how late its last run started, the agent's own delay
+    double lag_seconds = 0;  // how late the worker woke for its last run: the agent's delay
     bool ran = false;
     bool success = false;
     bool failing_logged = false;
@@ -77,7 +76,8 @@ class Worker {
   };
 
   void Run(const std::stop_token& stop);
-  void Step(const std::stop_token& stop);
+  // One pass: every collector that is due. `waited_from`: when the thread began waiting for it.
+  void Step(const std::stop_token& stop, collectors::SteadyClock::time_point waited_from);
   bool Connected() const;
   [[nodiscard]] pg::ConnectOptions Options(bool monitoring_session, const std::stop_token& stop);
   void Connect(collectors::SteadyClock::time_point now, const std::stop_token& stop);

@@ -320,8 +320,8 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
   if (!obs.probe.late.empty()) {
     notes.push_back(std::to_string(obs.probe.late.size()) +
                     " probes in the window started more than 250 ms late because the agent "
-                    "itself was busy (threads not scheduled, or waiting for a connect slot): their "
-                    "latencies may include the agent's own delay, not only the database's");
+                    "itself was busy (its threads were not scheduled): their latencies may "
+                    "include the agent's own delay, not only the database's");
   }
   if (obs.capabilities.known && !obs.capabilities.pg_stat_statements) {
     notes.push_back(

@@ -2,6 +2,7 @@
 fleet starting together queues in the agent instead of bursting at the server."""
 
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -107,6 +108,46 @@ class ConnectCapTest(unittest.TestCase):
 def pg_up_targets(samples):
     return {dict(labels)["target"] for (name, labels), value in samples.items()
             if name == "pg_up" and value == 1}
+
+
+class LateProbeTest(unittest.TestCase):
+    """late_probes and pgvigil_collector_lag_seconds count the agent's own delay, and only it:
+    the test makes each happen, an agent stopped (its threads not scheduled) and a server
+    frozen (the database's delay, which must not count)."""
+
+    def late(self, agent):
+        return agent.health().json()["targets"][0]["latency_ms"]["late_probes"]
+
+    def test_a_stopped_agent_is_late_and_a_frozen_server_is_not(self):
+        harness.require_environment(self)
+        agent = harness.Agent(harness.config([("primary", harness.dsn())],
+                                             defaults={"connect_probe_interval": "0s"}))
+        try:
+            harness.wait_for(lambda: (harness.sample(agent.metrics(), "pg_probes_total") or 0)
+                             >= 3, 10, what="probes")
+            self.assertEqual(self.late(agent), 0)
+            # The server hangs for 4 s: probes time out, the connection is dropped and
+            # reopened, but the agent's threads are never late on their own account.
+            harness.freeze_server()
+            try:
+                time.sleep(4)
+            finally:
+                harness.thaw_server()
+            harness.wait_for(lambda: harness.sample(agent.metrics(), "pg_up") == 1, 15,
+                             what="recovery")
+            time.sleep(2)
+            self.assertEqual(self.late(agent), 0, "a hung server was counted as the agent's delay")
+            # The agent itself stopped for 2 s (as a starved process is): its next probe is late.
+            agent.process.send_signal(signal.SIGSTOP)
+            time.sleep(2)
+            agent.process.send_signal(signal.SIGCONT)
+            harness.wait_for(lambda: self.late(agent) >= 1, 5, what="a late probe counted")
+            target = agent.health().json()["targets"][0]
+            self.assertTrue(any("started more than 250 ms late" in n for n in target["notes"]),
+                            target["notes"])
+        finally:
+            agent.process.send_signal(signal.SIGCONT)
+            agent.close()
 
 
 class TargetsFilesTest(unittest.TestCase):
