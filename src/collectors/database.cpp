@@ -95,7 +95,7 @@ void DatabaseCollector::Collect(CollectContext& context, metrics::FamilySet& out
   if (previous_) {
     auto delta = [](double now, double before) { return now >= before ? now - before : now; };
     for (auto* pending : {&own_commits_, &own_rollbacks_}) {
-      while (!pending->empty() && pending->front().sent < context.now - kOwnLagLimit) {
+      while (!pending->empty() && pending->front().due < context.now - kOwnLagLimit) {
         pending->pop_front();
       }
     }

@@ -26,7 +26,7 @@ class DatabaseCollector final : public Collector {
   // some show an interval late. Taken out as counts show, oldest first, so that over the
   // window the sum is exact; forgotten after kOwnLagLimit.
   struct Pending {
-    SteadyClock::time_point sent;
+    SteadyClock::time_point due;  // the poll they became due at
     double count;
   };
   static double TakeOwn(std::deque<Pending>& pending, double observed);

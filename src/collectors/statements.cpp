@@ -161,9 +161,8 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
 
   // Sum rows of one key: on 14+ a statement can appear as top-level and as nested.
   std::map<Key, Counters> current;
-  std::map<Key, std::size_t> since;
-  std::map<Key, std::string> since_text;
-  std::set<Key> summed;  // keys that add up several rows
+  std::map<Key, std::string> since;  // PostgreSQL 17+: when each entry was (re)created
+  std::set<Key> summed;              // keys that add up several rows
   const std::size_t userid = rows.Column("userid");
   const std::size_t dbid = rows.Column("dbid");
   const std::size_t queryid = rows.Column("queryid");
@@ -184,12 +183,11 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     if (has_since) {
       // Of the rows summed into a key, the newest creation time (one row recreated is enough).
       if (const auto& created = rows.At(row, stats_since)) {
-        auto& newest = since_text[key];
+        auto& newest = since[key];
         newest = std::max(newest, *created);
       }
     }
   }
-  for (const auto& [key, text] : since_text) since[key] = std::hash<std::string>{}(text) | 1;
   tracked_ = static_cast<double>(rows.size());
 
   // Without stats_reset (12, 13), a full reset shows as most statements counting backwards.
@@ -323,14 +321,17 @@ const std::string& StatementsCollector::RoleName(std::uint32_t oid) const {
 }
 
 void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
-                                        const std::map<Key, std::size_t>& since,
+                                        const std::map<Key, std::string>& since,
                                         const std::set<Key>& added, const std::set<Key>& summed,
                                         bool reset_all, bool baseline) {
   for (const auto& [key, counters] : current) {
     Statement& statement = statements_.at(key);
     const auto entry_since = since.find(key);
-    const bool recreated = entry_since != since.end() && statement.since_hash != 0 &&
-                           entry_since->second != statement.since_hash;
+    // Kept as a hash (never 0): a fleet tracks millions of statements.
+    const std::size_t since_hash =
+        entry_since == since.end() ? 0 : std::hash<std::string>{}(entry_since->second) | 1;
+    const bool recreated =
+        since_hash != 0 && statement.since_hash != 0 && since_hash != statement.since_hash;
     const bool is_new = added.contains(key);
     if (baseline) {
       statement.delta = {};
@@ -347,7 +348,7 @@ void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
                          std::max(0.0, counters.exec_ms - statement.last.exec_ms),
                          counters.rows - statement.last.rows};
     }
-    if (entry_since != since.end()) statement.since_hash = entry_since->second;
+    if (since_hash != 0) statement.since_hash = since_hash;
     statement.last = counters;
     statement.own_delta = {};
     statement.score = statement.score * kScoreDecay + statement.delta.exec_ms;

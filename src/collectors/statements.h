@@ -88,7 +88,7 @@ class StatementsCollector final : public Collector {
   std::optional<Extension> Detect(pg::Session& session, std::string& why);
   bool ReadInfo(pg::Session& session, const Extension& extension);
   void ComputeDeltas(const std::map<Key, Counters>& current,
-                     const std::map<Key, std::size_t>& since, const std::set<Key>& added,
+                     const std::map<Key, std::string>& since, const std::set<Key>& added,
                      const std::set<Key>& summed, bool reset_all, bool baseline);
   void AttributeOwn(pg::Session& session, const Extension& extension,
                     const pg::OwnLoad::ByFingerprint& own_now, double& unmatched_calls,

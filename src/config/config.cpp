@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -44,8 +43,35 @@ bool IsTargetName(const std::string& name) {
   });
 }
 
-// Walks one YAML document and turns it into a Config, failing with file:line: key: reason.
 constexpr std::uintmax_t kMaxTargetsFileBytes = 64 << 20;
+
+// A file's whole text; ConfigError "<path>: cannot open <what>" if it cannot be read.
+std::string ReadText(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open " + what);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Parses one YAML document and hands it to `read`. Malformed YAML, and anything yaml-cpp still
+// throws while reading (a conversion the reader did not foresee), are config errors naming
+// `source` and the line, never an abort: at start that is exit 2, on SIGHUP a rejected reload.
+template <typename Read>
+auto ReadYaml(const std::string& text, const std::string& source, Read read) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) +
+                      ": malformed YAML: " + e.msg);
+  }
+  try {
+    return read(root);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+}
 
 // The files the config's targets_files globs match, sorted, relative globs resolved against
 // the config file's directory.
@@ -75,6 +101,7 @@ std::vector<std::string> MatchTargetFiles(const Config& config) {
   return files;
 }
 
+// Walks one YAML document and turns it into a Config, failing with file:line: key: reason.
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
@@ -348,20 +375,10 @@ class Reader {
     if (!error && size > kMaxTargetsFileBytes) {
       throw ConfigError(file + ": targets file larger than 64 MiB");
     }
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw ConfigError(file + ": cannot read targets file");
-    std::stringstream text;
-    text << in.rdbuf();
-    YAML::Node root;
-    try {
-      root = YAML::Load(text.str());
-    } catch (const YAML::Exception& e) {
-      throw ConfigError(file + ":" + std::to_string(e.mark.line + 1) +
-                        ": malformed YAML: " + e.msg);
-    }
-    if (!root.IsDefined() || root.IsNull()) return;  // an empty file: no targets yet
-    const Reader reader(file);
-    reader.ReadTargets(root, "(targets file)", config);
+    ReadYaml(ReadText(file, "targets file"), file, [&](const YAML::Node& root) {
+      if (!root.IsDefined() || root.IsNull()) return;  // an empty file: no targets yet
+      Reader(file).ReadTargets(root, "(targets file)", config);
+    });
   }
 
  private:
@@ -572,20 +589,7 @@ TargetSettings DefaultSettings() {
 }
 
 Config LoadString(const std::string& text, const std::string& source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) +
-                      ": malformed YAML: " + e.msg);
-  }
-  // Anything yaml-cpp still throws (a conversion the reader did not foresee) is a config error
-  // too, never an abort: at start that is exit 2, on SIGHUP a rejected reload.
-  try {
-    return Reader(source).Read(root);
-  } catch (const YAML::Exception& e) {
-    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
-  }
+  return ReadYaml(text, source, [&](const YAML::Node& root) { return Reader(source).Read(root); });
 }
 
 ListenAddress ParseListenAddress(const std::string& address) {
@@ -611,13 +615,7 @@ ListenAddress ParseListenAddress(const std::string& address) {
   return {host.empty() ? "0.0.0.0" : host, port};
 }
 
-Config LoadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open config file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return LoadString(buffer.str(), path);
-}
+Config LoadFile(const std::string& path) { return LoadString(ReadText(path, "config file"), path); }
 
 Config ZeroConfig() {
   Config config;

@@ -76,7 +76,6 @@ std::vector<SerializedFamily> SerializeEach(const std::vector<prometheus::Metric
     serialized.name = family.name;
     serialized.header = text.substr(0, header_end);
     serialized.samples = text.substr(header_end);
-    serialized.header_gzip = Deflate(serialized.header);
     serialized.samples_gzip = Deflate(serialized.samples);
   }
   return out;
@@ -128,12 +127,12 @@ void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, Gz
   const auto slots = Collate(parts);
   std::size_t size = 0;
   for (const auto& slot : slots) {
-    size += slot.first->header_gzip.data.size();
+    size += slot.first->header.size() / 2;
     for (const auto* family : slot.parts) size += family->samples_gzip.data.size();
   }
   gzip.Reserve(gzip.size() + size + 64);
   for (const auto& slot : slots) {
-    gzip.Add(slot.first->header_gzip);
+    gzip.Add(Deflate(slot.first->header));
     for (const auto* family : slot.parts) gzip.Add(family->samples_gzip);
   }
 }

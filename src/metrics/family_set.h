@@ -47,8 +47,8 @@ struct SerializedFamily {
   std::string name;
   std::string header;   // its "# HELP" and "# TYPE" lines
   std::string samples;  // its sample lines
-  // The same two, compressed apart (the gzip exposition is assembled from them).
-  DeflatedPiece header_gzip;
+  // The samples compressed on their own (the gzip exposition is assembled from these pieces;
+  // a header, used once per scrape whatever the number of targets, is compressed there).
   DeflatedPiece samples_gzip;
 };
 

@@ -151,7 +151,13 @@ void OwnLoad::Record(std::string_view sql, bool ok, double seconds, Clock::time_
       counts->failed += 1;
     }
   }
-  history_.emplace_back(at, total_);
+  // Statements of one collection come in bursts: one entry per 100 ms keeps the history to a
+  // few dozen entries a minute.
+  if (!history_.empty() && at - history_.back().first < kResolution) {
+    history_.back().second = total_;
+  } else {
+    history_.emplace_back(at, total_);
+  }
   while (!history_.empty() && history_.front().first < at - kHistory) {
     before_history_ = history_.front().second;
     history_.pop_front();

@@ -40,12 +40,13 @@ class OwnLoad {
   // Cumulative counts since the worker started.
   [[nodiscard]] const ByFingerprint& Statements() const { return statements_; }
   [[nodiscard]] Counts Total() const { return total_; }
-  // Cumulative counts of the statements completed by `at` (within the last minute; earlier
-  // times give the counts as of a minute ago).
+  // Cumulative counts of the statements completed by `at`, to 100 ms (within the last minute;
+  // earlier times give the counts as of a minute ago).
   [[nodiscard]] Counts TotalAt(Clock::time_point at) const;
 
  private:
   static constexpr auto kHistory = std::chrono::seconds(60);
+  static constexpr auto kResolution = std::chrono::milliseconds(100);
 
   ByFingerprint statements_;
   Counts total_;

@@ -253,6 +253,12 @@ TEST_F(ConfigFileTest, TargetsFilesAddTargetsAndNameTheirOwnErrors) {
   message = load_error();
   EXPECT_THAT(message, HasSubstr("targets.d/d.yml:3:"));
   EXPECT_THAT(message, HasSubstr("prob_interval: unknown key"));
+  // Malformed YAML in a targets file is that file's error, not the main file's.
+  Write("targets.d/d.yml", "- name: d1\n  dsn: [unclosed\n");
+  message = load_error();
+  EXPECT_THAT(message, HasSubstr("targets.d/d.yml:"));
+  EXPECT_THAT(message, HasSubstr("malformed YAML"));
+  EXPECT_THAT(message, Not(HasSubstr("fleet.yaml")));
 }
 
 TEST(ShardTest, EveryTargetInExactlyOneShardAndFewMoveWhenTheCountChanges) {

@@ -72,6 +72,10 @@ TEST(OwnLoadTest, TotalsAsOfATime) {
   load.Record("SELECT 3", true, 0.001, t0 + std::chrono::seconds(120));
   EXPECT_EQ(load.TotalAt(t0).ok, 2u);
   EXPECT_EQ(load.TotalAt(t0 + std::chrono::seconds(120)).ok, 3u);
+  // A burst within 100 ms is one entry, at its first statement's time.
+  load.Record("SELECT 4", true, 0.001, t0 + std::chrono::milliseconds(120050));
+  EXPECT_EQ(load.TotalAt(t0 + std::chrono::seconds(120)).ok, 4u);
+  EXPECT_EQ(load.TotalAt(t0 + std::chrono::seconds(119)).ok, 2u);
 }
 
 }  // namespace
