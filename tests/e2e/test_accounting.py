@@ -106,11 +106,13 @@ class AccountingTest(unittest.TestCase):
 
     def start_agent(self, user, password, dbname=DB, extra_defaults=None):
         self.agent = harness.Agent(agent_config(user, password, dbname, extra_defaults))
-        # Statements and log both past their baseline: the next deltas are the test's.
-        harness.wait_for(lambda: harness.sample(self.agent.metrics(), "pgvigil_statements_total",
-                                                kind="agent") is not None, 10,
-                         what="the statements baseline")
-        time.sleep(1.2)
+        # Statements and log both past their first interval together (the first statements
+        # delta, which may be up to one and a half intervals long with the collectors' phases,
+        # started before the log was followed and is left out of the window): the next deltas
+        # are the test's.
+        harness.wait_for(lambda: self.agent.health().json()["targets"][0]["errors"]
+                         ["application_errors"] is not None, 10,
+                         what="a first statements interval the log covers")
 
     def bookings(self, requests, failing, work=None):
         """`requests` booking requests through a pool of 4, `failing` of them hitting a unique
@@ -130,17 +132,24 @@ class AccountingTest(unittest.TestCase):
 
     def settled_report(self, errors, statements):
         """The target's /health once the agent has counted every error and statement."""
+        seen = []
+
         def settled():
             target = self.agent.health().json()["targets"][0]
             counted = target["errors"]
+            seen[:] = [(counted["application_errors"], counted["work_statements"])]
             if counted["application_errors"] is None:
                 return None
             if counted["application_errors"] >= errors and counted["work_statements"] >= \
                     statements * (1 - TOLERANCE):
                 return target
             return None
-        return harness.wait_for(settled, 15, what="%d errors over %d work statements" %
-                                (errors, statements))
+        try:
+            return harness.wait_for(settled, 15, what="%d errors over %d work statements" %
+                                    (errors, statements))
+        except AssertionError as e:
+            raise AssertionError("%s; last counted (errors, work statements): %s" %
+                                 (e, seen)) from None
 
     def error_ratio_case(self, user, password, label):
         harness.psql("INSERT INTO bookings VALUES (1) ON CONFLICT DO NOTHING", user=APP[0],
