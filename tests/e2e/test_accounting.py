@@ -106,13 +106,7 @@ class AccountingTest(unittest.TestCase):
 
     def start_agent(self, user, password, dbname=DB, extra_defaults=None):
         self.agent = harness.Agent(agent_config(user, password, dbname, extra_defaults))
-        # Statements and log both past their first interval together (the first statements
-        # delta, which may be up to one and a half intervals long with the collectors' phases,
-        # started before the log was followed and is left out of the window): the next deltas
-        # are the test's.
-        harness.wait_for(lambda: self.agent.health().json()["targets"][0]["errors"]
-                         ["application_errors"] is not None, 10,
-                         what="a first statements interval the log covers")
+        self.agent.wait_for_error_window()
 
     def bookings(self, requests, failing, work=None):
         """`requests` booking requests through a pool of 4, `failing` of them hitting a unique

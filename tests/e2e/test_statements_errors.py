@@ -174,7 +174,7 @@ class ErrorRateTest(unittest.TestCase):
         try:
             harness.wait_for(lambda: collector_ok(agent, "statements") and
                              collector_ok(agent, "log"), 10, what="collectors")
-            time.sleep(1.2)  # the statements baseline is behind us
+            agent.wait_for_error_window()
             half = failing // 2
             # "SELECT 1" alone would be a pool's validation query (housekeeping): work is 1 + 1.
             run_script("SELECT 1 + 1;\n" * (ok // 2) + "SELECT 1/0;\n" * half)
@@ -188,12 +188,17 @@ class ErrorRateTest(unittest.TestCase):
                 samples = agent.metrics()
                 counted = harness.sample(samples, "pg_log_messages_total", severity="ERROR",
                                          sqlstate_class="22")
+                seen[:] = [(counted, errors["error_ratio"])]
                 if counted == failing and errors["error_ratio"] is not None and \
                         errors["error_ratio"] == round(failing / (ok + other_statements + failing), 4):
                     return target
                 return None
 
-            return harness.wait_for(settled, 10, what="exact error counts"), agent.logs()
+            seen = []
+            try:
+                return harness.wait_for(settled, 10, what="exact error counts"), agent.logs()
+            except AssertionError as e:
+                raise AssertionError("%s; last counted (errors, ratio): %s" % (e, seen)) from None
         finally:
             agent.close()
 
