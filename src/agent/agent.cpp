@@ -135,7 +135,7 @@ Agent::Agent(const config::Config& config) : started_(SteadyClock::now()) {
   state->health = config.health;
   for (const auto& target : config.targets) {
     state->workers.push_back(
-        std::make_shared<Worker>(target, config.health.window, connect_slots_));
+        std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_));
   }
   state_ = std::move(state);
 }
@@ -174,7 +174,8 @@ void Agent::Reload(const config::Config& config) {
       state->workers.push_back(*same);
       retired.erase(same);
     } else {
-      auto worker = std::make_shared<Worker>(target, config.health.window, connect_slots_);
+      auto worker =
+          std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_);
       worker->Start();
       state->workers.push_back(std::move(worker));
       spdlog::info("target {}: started with the new config", target.name);

@@ -59,6 +59,7 @@ class Agent {
 
   // Declared before the state: workers use it until they are destroyed.
   pg::ConnectSlots connect_slots_{kConnectsInFlight};
+  ClusterShares clusters_;
   mutable std::mutex prepared_mutex_;  // guards prepared_; scrapes arriving together build once
   mutable Prepared prepared_;
   mutable std::mutex mutex_;  // guards state_ (the pointer; a State never changes)

@@ -138,9 +138,10 @@ int Run(const config::Config& initial, const Overrides& overrides) {
 
 int RunOnce(const config::Config& config) {
   pg::ConnectSlots slots(kConnectsInFlight);
+  ClusterShares clusters;
   std::vector<std::unique_ptr<Worker>> workers;
   for (const auto& target : config.targets) {
-    workers.push_back(std::make_unique<Worker>(target, config.health.window, slots));
+    workers.push_back(std::make_unique<Worker>(target, config.health.window, slots, clusters));
   }
   {
     std::vector<std::jthread> threads;

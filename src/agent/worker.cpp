@@ -20,10 +20,21 @@ constexpr milliseconds kMaxSleep{5000};
 // worker's thread was not scheduled.
 constexpr double kLateProbe = 0.25;
 
+// What the role may do, and where the session is (ClusterKey).
 constexpr const char* kCapabilitiesSql =
     "SELECT pg_has_role(current_user, 'pg_monitor', 'USAGE') AS pg_monitor, "
     "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements') "
-    "AS pg_stat_statements";
+    "AS pg_stat_statements, "
+    "(SELECT oid FROM pg_roles WHERE rolname = current_user) AS userid, "
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) AS dbid, "
+    "coalesce(host(inet_server_addr()), '') AS address, current_setting('port') AS port, "
+    "pg_postmaster_start_time()::text AS started, "
+    "has_function_privilege('pg_control_system()', 'EXECUTE') AS may_identify";
+constexpr const char* kSystemIdentifierSql =
+    "SELECT system_identifier::text AS system FROM pg_control_system()";
+// A shared collector that ran less than this share of its interval ago is this interval's run.
+constexpr double kSharedFresh = 0.5;
+constexpr milliseconds kLockSlice{100};
 
 double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -31,11 +42,13 @@ double UnixNow() {
 
 }  // namespace
 
-Worker::Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots)
+Worker::Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots,
+               ClusterShares& clusters)
     : target_(std::move(target)),
       health_window_(health_window),
       backoff_(kFirstBackoff),
       slots_(slots),
+      clusters_(clusters),
       jitter_(std::random_device{}()),
       last_progress_(SteadyClock::now().time_since_epoch().count()) {
   base_labels_.push_back({"target", target_.name});
@@ -43,7 +56,7 @@ Worker::Worker(config::Target target, config::Duration health_window, pg::Connec
   for (const auto& info : collectors::CollectorTable()) {
     auto enabled = target_.settings.collectors.find(std::string(info.name));
     if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
-    schedule_.emplace_back(info.name.data(), info.make(target_),
+    schedule_.emplace_back(info, info.make(target_),
                            Schedule(target_.name, info.name, target_.settings.*(info.interval)));
   }
   Publish();
@@ -172,6 +185,41 @@ void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
   for (auto& entry : schedule_) entry.next_due = now;
 }
 
+void Worker::JoinCluster(const pg::Rows& identity) {
+  if (identity.empty()) return;
+  std::string system = "started " + identity.Text(0, identity.Column("started"));
+  if (identity.Bool(0, identity.Column("may_identify")).value_or(false)) {
+    const pg::Rows control = session_->Query(kSystemIdentifierSql);
+    if (!control.empty()) system = control.Text(0, 0);
+  }
+  const auto oid = [&](const char* column) {
+    return static_cast<std::uint32_t>(identity.Number(0, identity.Column(column)).value_or(0));
+  };
+  const std::string cluster = ClusterKey(system, identity.Text(0, identity.Column("address")),
+                                         identity.Text(0, identity.Column("port")), oid("userid"));
+  membership_.reset();
+  membership_ = clusters_.Join(cluster, oid("userid"), oid("dbid"), own_load_);
+  const auto& settings = target_.settings;
+  for (auto& entry : schedule_) {
+    if (entry.info->share == nullptr) continue;
+    // Targets share a collector only where it would read and report the same: same cluster and
+    // role, same settings, and (for statements) the extension installed in both databases.
+    std::string key = cluster + '|' + entry.name + '|' +
+                      std::to_string(entry.schedule.interval().count()) + '|' +
+                      std::to_string(settings.slow_query_threshold.count()) + '|' +
+                      std::to_string(settings.statements_top_n) + '|' +
+                      (observations_.capabilities.pg_stat_statements ? "1" : "0");
+    for (const auto& statement : settings.housekeeping_statements) key += '|' + statement;
+    auto shared = clusters_.Collector(key, [&] { return entry.info->make(target_); });
+    if (shared != entry.shared) {
+      entry.shared = std::move(shared);
+      entry.shared_version = 0;
+      // Due together with the other targets of the cluster: one of them reads, the rest take it.
+      entry.schedule = Schedule(cluster, entry.name, entry.schedule.interval());
+    }
+  }
+}
+
 void Worker::DetectCapabilities() {
   const pg::Rows rows = session_->Query(kCapabilitiesSql);
   collectors::Observations::Capabilities found;
@@ -194,6 +242,7 @@ void Worker::DetectCapabilities() {
                  target_.name);
   }
   had = found;
+  JoinCluster(rows);
 }
 
 void Worker::Disconnected(SteadyClock::time_point now) {
@@ -231,11 +280,15 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
       throw pg::Error(pg::ErrorKind::kConnect,
                       "no connection: " + observations_.last_error.value_or("not connected yet"));
     }
-    entry.collector->Collect(context, out);
+    if (entry.shared) {
+      CollectShared(entry, context, stop);
+    } else {
+      entry.collector->Collect(context, out);
+      entry.exposition = std::make_shared<const std::vector<metrics::SerializedFamily>>(
+          metrics::SerializeEach(out.families()));
+    }
     entry.success = true;
     entry.error.clear();
-    entry.exposition = std::make_shared<const std::vector<metrics::SerializedFamily>>(
-        metrics::SerializeEach(out.families()));
     entry.last_success_unix = UnixNow();
     if (entry.failing_logged) {
       spdlog::info("target {}: collector {} recovered", target_.name, entry.name);
@@ -259,6 +312,39 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
   }
   entry.duration_seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   if (was_connected && !Connected()) Disconnected(SteadyClock::now());
+}
+
+void Worker::CollectShared(Scheduled& entry, collectors::CollectContext& context,
+                           const std::stop_token& stop) {
+  SharedCollector& shared = *entry.shared;
+  std::unique_lock lock(shared.mutex, std::defer_lock);
+  // Another target's worker may be reading the cluster: wait for its result, but not past a
+  // stop.
+  while (!lock.try_lock_for(kLockSlice)) {
+    if (stop.stop_requested()) throw pg::Error(pg::ErrorKind::kQuery, "the agent is stopping");
+  }
+  const bool fresh = shared.last_success && context.now - *shared.last_success <
+                                                std::chrono::duration_cast<SteadyClock::duration>(
+                                                    entry.schedule.interval() * kSharedFresh);
+  if (!fresh) {
+    const std::string cluster = membership_ ? membership_->cluster() : std::string();
+    collectors::CollectContext on_cluster{
+        context.session,         context.target,
+        context.connect_options, context.now,
+        context.health_window,   shared.observations,
+        context.own_load,        [this, cluster] { return clusters_.OwnLoad(cluster); }};
+    metrics::FamilySet out;  // no target's labels: each target adds its own
+    shared.collector->Collect(on_cluster, out);
+    shared.families = std::make_shared<const std::vector<prometheus::MetricFamily>>(out.Take());
+    shared.last_success = context.now;
+    ++shared.version;
+  }
+  entry.info->share(shared.observations, observations_);
+  if (shared.version != entry.shared_version || !entry.exposition) {
+    entry.exposition = std::make_shared<const std::vector<metrics::SerializedFamily>>(
+        metrics::SerializeEach(metrics::WithBase(*shared.families, base_labels_)));
+    entry.shared_version = shared.version;
+  }
 }
 
 void Worker::Publish() {

@@ -7,8 +7,10 @@
 #include <random>
 #include <thread>
 
+#include "agent/cluster.h"
 #include "agent/schedule.h"
 #include "collectors/collector.h"
+#include "collectors/registry.h"
 #include "config/config.h"
 #include "health/health.h"
 
@@ -35,8 +37,9 @@ struct TargetSnapshot {
 // intervals on its own thread; other threads only call Snapshot(), LastProgress() and Stop().
 class Worker {
  public:
-  // `slots` (the agent's cap on connects in flight) must outlive the worker.
-  Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots);
+  // `slots` (the agent's cap on connects in flight) and `clusters` must outlive the worker.
+  Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots,
+         ClusterShares& clusters);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -55,13 +58,21 @@ class Worker {
 
  private:
   struct Scheduled {
-    Scheduled(const char* name_, std::unique_ptr<collectors::Collector> collector_,
-              Schedule schedule_)
-        : name(name_), collector(std::move(collector_)), schedule(schedule_) {}
+    Scheduled(const collectors::CollectorInfo& info_,
+              std::unique_ptr<collectors::Collector> collector_, Schedule schedule_)
+        : name(info_.name.data()),
+          info(&info_),
+          collector(std::move(collector_)),
+          schedule(schedule_) {}
 
     const char* name;
+    const collectors::CollectorInfo* info;
     std::unique_ptr<collectors::Collector> collector;
     Schedule schedule;
+    // A cluster-wide collector's share, once connected (it then runs instead of `collector`),
+    // and the run of it whose series `exposition` holds.
+    std::shared_ptr<SharedCollector> shared;
+    std::uint64_t shared_version = 0;
     collectors::SteadyClock::time_point next_due;  // the epoch: at once
     double lag_seconds = 0;  // how late the worker woke for its last run: the agent's delay
     bool ran = false;
@@ -83,7 +94,12 @@ class Worker {
   void Connect(collectors::SteadyClock::time_point now, const std::stop_token& stop);
   void DetectCapabilities();
   void Disconnected(collectors::SteadyClock::time_point now);
+  // Joins the cluster the new session reached, and its shared collectors.
+  void JoinCluster(const pg::Rows& identity);
   void RunCollector(Scheduled& entry, const std::stop_token& stop);
+  // Runs a shared collector, or takes the result another target's worker read this interval.
+  void CollectShared(Scheduled& entry, collectors::CollectContext& context,
+                     const std::stop_token& stop);
   void Publish();
   void Touch();
 
@@ -99,6 +115,8 @@ class Worker {
   bool ever_connected_ = false;
   pg::OwnLoad own_load_;  // every statement this worker sent, on any of its connections
   pg::ConnectSlots& slots_;
+  ClusterShares& clusters_;
+  std::unique_ptr<ClusterShares::Membership> membership_;  // after own_load_: it refers to it
   std::mt19937 jitter_;
 
   mutable std::mutex mutex_;  // guards snapshot_

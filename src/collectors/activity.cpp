@@ -25,7 +25,8 @@ std::string ActivitySql(int server_version_num, config::Duration slow_threshold)
       "usesysid IS NOT NULL))";
   // Seconds as a plain number: a typed literal (interval '1 s') would change how
   // pg_stat_statements shows this statement, and the agent's own-load accounting needs to
-  // recognise it (pg::Fingerprint).
+  // recognise it (pg::Fingerprint). For the same reason date_part('epoch', …), not
+  // EXTRACT(epoch FROM …), whose field PostgreSQL 14+ shows as a parameter ($9).
   char threshold[32];
   std::snprintf(threshold, sizeof threshold, "%.3f",
                 std::chrono::duration<double>(slow_threshold).count());
@@ -44,11 +45,11 @@ std::string ActivitySql(int server_version_num, config::Duration slow_threshold)
          "         coalesce(state, 'unknown') AS state, count(*) AS backends,\n"
          "         count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')"
          " AS waiting,\n"
-         "         max(extract(epoch FROM now() - xact_start)) AS oldest_xact_seconds,\n"
-         "         max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active')"
+         "         max(date_part('epoch', now() - xact_start)) AS oldest_xact_seconds,\n"
+         "         max(date_part('epoch', now() - query_start)) FILTER (WHERE state = 'active')"
          " AS longest_query_seconds,\n"
          "         count(*) FILTER (WHERE state = 'active' AND"
-         " extract(epoch FROM now() - query_start) > " +
+         " date_part('epoch', now() - query_start) > " +
          threshold +
          ") AS slow\n"
          "  FROM pg_stat_activity\n"

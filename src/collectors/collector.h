@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,15 @@ struct Observations {
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };
 
+// What one target's worker ran on a cluster (DESIGN §5a), as the statements collector
+// attributes it: by the worker's role and database, as pg_stat_statements keys its entries.
+struct OwnStatements {
+  std::uint64_t member = 0;  // the worker, unique in the agent
+  std::uint32_t userid = 0;
+  std::uint32_t dbid = 0;
+  pg::OwnLoad::ByFingerprint statements;
+};
+
 struct CollectContext {
   pg::Session* session;  // the monitoring connection; nullptr while the target is down
   const config::Target& target;
@@ -130,6 +140,9 @@ struct CollectContext {
   Observations& observations;
   // Everything the agent has run against this target (DESIGN §5a).
   const pg::OwnLoad& own_load;
+  // Set where the collector reads a cluster for every target of the agent that shares it: what
+  // each of those targets ran up to now. The agent's own load there is all of theirs.
+  std::function<std::vector<OwnStatements>()> cluster_own_load = {};
 };
 
 // Turns one view of the server into metric families. Collectors own their state across runs

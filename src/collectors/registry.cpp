@@ -15,15 +15,26 @@ std::unique_ptr<Collector> Make(const config::Target& target) {
   return std::make_unique<T>(target);
 }
 
+void ShareConnections(const Observations& from, Observations& to) {
+  to.connections = from.connections;
+}
+
+void ShareStatements(const Observations& from, Observations& to) {
+  to.statements = from.statements;
+  to.capabilities.pg_stat_statements = from.capabilities.pg_stat_statements;
+}
+
 }  // namespace
 
 const std::vector<CollectorInfo>& CollectorTable() {
   static const std::vector<CollectorInfo> table = {
       {"probe", true, &config::TargetSettings::probe_interval, &Make<ProbeCollector>},
-      {"activity", true, &config::TargetSettings::activity_interval, &Make<ActivityCollector>},
+      {"activity", true, &config::TargetSettings::activity_interval, &Make<ActivityCollector>,
+       &ShareConnections},
       {"database", true, &config::TargetSettings::database_interval, &Make<DatabaseCollector>},
-      {"statements", true, &config::TargetSettings::statements_interval,
-       &Make<StatementsCollector>},
+      {"statements", true, &config::TargetSettings::statements_interval, &Make<StatementsCollector>,
+       &ShareStatements},
+      // Not shared: reset_val includes a database's own ALTER DATABASE … SET values.
       {"settings", true, &config::TargetSettings::settings_interval, &Make<SettingsCollector>},
       // Reads a file rather than the database; it follows the log at the probe's pace.
       {"log", false, &config::TargetSettings::probe_interval, &Make<LogCollector>},

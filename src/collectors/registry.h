@@ -9,6 +9,7 @@
 namespace pgvigil::collectors {
 
 class Collector;
+struct Observations;
 
 // One row of the collector table: the only list of collectors there is. Config validation reads
 // it (an unknown name is a config error) and each target's worker builds its collectors from it.
@@ -17,6 +18,9 @@ struct CollectorInfo {
   bool enabled_by_default;
   config::Duration config::TargetSettings::*interval;
   std::unique_ptr<Collector> (*make)(const config::Target& target);
+  // Set for a collector of a cluster-wide view, read once for every target on the cluster
+  // (agent::SharedCollector): copies what its runs observed into a target's observations.
+  void (*share)(const Observations& from, Observations& to) = nullptr;
 };
 
 [[nodiscard]] const std::vector<CollectorInfo>& CollectorTable();

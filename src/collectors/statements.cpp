@@ -58,6 +58,25 @@ bool CountedBackwards(const Counters& now, const Counters& last) {
 
 }  // namespace
 
+std::map<std::uint64_t, std::map<std::string, double>> StatementsCollector::AnsweredDuring(
+    const std::vector<OwnStatements>& before, const std::vector<OwnStatements>& after) {
+  std::map<std::uint64_t, std::map<std::string, double>> extras;
+  for (const OwnStatements& later : after) {
+    const auto earlier = std::find_if(before.begin(), before.end(), [&](const OwnStatements& own) {
+      return own.member == later.member;
+    });
+    if (earlier == before.end()) continue;  // joined meanwhile: all it ran is uncertain anyway
+    for (const auto& [fingerprint, counts] : later.statements) {
+      const auto it = earlier->statements.find(fingerprint);
+      const double answered =
+          it == earlier->statements.end() ? 0.0 : static_cast<double>(it->second.ok);
+      const double extra = static_cast<double>(counts.ok + counts.in_flight) - answered;
+      if (extra > 0) extras[later.member][fingerprint] = extra;
+    }
+  }
+  return extras;
+}
+
 std::string StatementsSql(int server_version_num, const std::string& schema,
                           int extension_version) {
   const char* exec = server_version_num >= 130000 ? "total_exec_time" : "total_time";
@@ -93,7 +112,7 @@ std::optional<StatementsCollector::Extension> StatementsCollector::Detect(pg::Se
       "(SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
       "WHERE e.extname = 'pg_stat_statements') AS schema, "
       "(SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS version, "
-      "(extract(epoch FROM clock_timestamp() AT TIME ZONE current_setting('log_timezone')) * "
+      "(date_part('epoch', clock_timestamp() AT TIME ZONE current_setting('log_timezone')) * "
       "1000)::bigint AS log_now");
   if (rows.empty()) throw pg::Error(pg::ErrorKind::kQuery, "the catalog lookup returned no row");
   log_now_ms_ = static_cast<std::int64_t>(rows.Number(0, rows.Column("log_now")).value_or(0));
@@ -155,9 +174,18 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
 
   bool reset_all = ReadInfo(session, *extension);
   // What the agent ran up to this read: everything it counts, and nothing after it.
-  const pg::OwnLoad::ByFingerprint own_now = context.own_load.Statements();
+  // What the agent ran, read just before and just after the counters (on a shared cluster other
+  // targets' workers keep running meanwhile): what it answered before is in this read; what it
+  // answered or still ran after may be.
+  auto own_load = [&] {
+    return context.cluster_own_load ? context.cluster_own_load()
+                                    : std::vector<OwnStatements>{{0, own_userid_, own_dbid_,
+                                                                  context.own_load.Statements()}};
+  };
+  std::vector<OwnStatements> own_now = own_load();
   const pg::Rows rows = session.Query(
       StatementsSql(session.ServerVersionNum(), extension->schema, extension->version));
+  const std::vector<OwnStatements> own_after = own_load();
 
   // Sum rows of one key: on 14+ a statement can appear as top-level and as nested.
   std::map<Key, Counters> current;
@@ -248,7 +276,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   if (!baseline) {
     double unmatched_calls = 0;
     double unmatched_ms = 0;
-    AttributeOwn(session, *extension, own_now, unmatched_calls, unmatched_ms);
+    AttributeOwn(session, *extension, own_now, own_after, unmatched_calls, unmatched_ms);
     // Texts of the busiest statements not yet classified.
     std::vector<std::pair<double, Key>> busiest;
     for (const auto& [key, statement] : statements_) {
@@ -286,7 +314,11 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
       return entry.first < context.now - context.health_window;
     });
   }
-  own_before_ = own_now;
+  // What the agent answered or ran while the baseline was read may be in it or not: the first
+  // delta tells.
+  if (baseline) baseline_extras_ = AnsweredDuring(own_now, own_after);
+  own_before_.clear();
+  for (const OwnStatements& own : own_now) own_before_[own.member] = own.statements;
   previous_poll_ = context.now;
   previous_log_ms_ = log_now_ms_;
   baseline_done_ = true;
@@ -356,32 +388,94 @@ void StatementsCollector::ComputeDeltas(const std::map<Key, Counters>& current,
 }
 
 void StatementsCollector::AttributeOwn(pg::Session& session, const Extension& extension,
-                                       const pg::OwnLoad::ByFingerprint& own_now,
+                                       std::vector<OwnStatements>& own_now,
+                                       const std::vector<OwnStatements>& own_after,
                                        double& unmatched_calls, double& unmatched_ms) {
-  // What the agent ran since the last read, by fingerprint.
-  std::map<std::size_t, std::pair<double, double>> pending;  // hash -> (calls, client ms)
+  // What the agent ran since the last read, by the role and database it ran in, by fingerprint.
+  // A worker not seen at the last read started after it: all it ran is new.
+  struct Pending {
+    double calls = 0;  // answered: the server counted them before this read
+    double ms = 0;     // their client-side time
+    // Statements the server may or may not have counted in this read's delta, each as
+    // (worker's index in own_now, fingerprint, after): answered or in flight after the agent's
+    // load was read (`after`; counted here, they are added to what the next read takes as
+    // answered before), or answered before their worker joined the cluster (after the last
+    // read, or before it: a worker's statements are not timed).
+    struct Maybe {
+      std::size_t member;
+      std::string fingerprint;
+      bool after;
+    };
+    std::deque<Maybe> maybe;  // the older first
+  };
+  std::map<std::pair<std::uint32_t, std::uint32_t>, std::map<std::size_t, Pending>> pending;
   double smallest = std::numeric_limits<double>::max();
-  for (const auto& [fingerprint, counts] : own_now) {
-    const auto before = own_before_.find(fingerprint);
-    const pg::OwnLoad::Counts previous =
-        before == own_before_.end() ? pg::OwnLoad::Counts{} : before->second;
-    const double calls = static_cast<double>(counts.ok - previous.ok);
-    if (calls <= 0) continue;
-    pending[Hash(fingerprint)] = {calls, (counts.seconds - previous.seconds) * 1000};
-    smallest = std::min(smallest, calls);
+  const auto extras = AnsweredDuring(own_now, own_after);
+  for (std::size_t member = 0; member < own_now.size(); ++member) {
+    const OwnStatements& own = own_now[member];
+    const auto before_member = own_before_.find(own.member);
+    const bool joined = before_member == own_before_.end() && !own_before_.empty();
+    const auto carried_member = baseline_extras_.find(own.member);
+    auto counted = [](const auto& by_member, std::uint64_t id, const std::string& fingerprint) {
+      const auto found = by_member.find(id);
+      if (found == by_member.end()) return 0.0;
+      const auto it = found->second.find(fingerprint);
+      return it == found->second.end() ? 0.0 : it->second;
+    };
+    std::set<std::string> fingerprints;
+    for (const auto& [fingerprint, counts] : own.statements) fingerprints.insert(fingerprint);
+    if (const auto found = extras.find(own.member); found != extras.end()) {
+      for (const auto& [fingerprint, count] : found->second) fingerprints.insert(fingerprint);
+    }
+    for (const std::string& fingerprint : fingerprints) {
+      const auto now_it = own.statements.find(fingerprint);
+      const pg::OwnLoad::Counts now =
+          now_it == own.statements.end() ? pg::OwnLoad::Counts{} : now_it->second;
+      pg::OwnLoad::Counts previous;
+      if (before_member != own_before_.end()) {
+        const auto it = before_member->second.find(fingerprint);
+        if (it != before_member->second.end()) previous = it->second;
+      }
+      const double calls = static_cast<double>(now.ok) - static_cast<double>(previous.ok);
+      const double extra = counted(extras, own.member, fingerprint);
+      // Answered while the baseline was read: in it, or in this delta.
+      const double carried =
+          carried_member == baseline_extras_.end()
+              ? 0.0
+              : std::min(std::max(calls, 0.0), counted(baseline_extras_, own.member, fingerprint));
+      if (calls <= 0 && extra <= 0) continue;
+      auto& into = pending[{own.userid, own.dbid}][Hash(fingerprint)];
+      const bool uncertain = joined;
+      if (calls > carried && !uncertain) {
+        into.calls += calls - carried;
+        into.ms += (now.seconds - previous.seconds) * 1000 * (calls - carried) / calls;
+      }
+      for (double i = 0; i < (uncertain ? calls : carried); ++i) {
+        into.maybe.push_back({member, fingerprint, false});
+      }
+      for (double i = 0; i < extra; ++i) into.maybe.push_back({member, fingerprint, true});
+      smallest = std::min(smallest, std::max(1.0, calls));
+    }
+  }
+  baseline_extras_.clear();
+  for (auto& [database, by_fingerprint] : pending) {
+    for (auto& [hash, ran] : by_fingerprint) {
+      std::stable_partition(ran.maybe.begin(), ran.maybe.end(),
+                            [](const auto& maybe) { return !maybe.after; });
+    }
   }
   if (pending.empty()) return;
 
   auto own_entries = [&](auto&& visit) {
     for (auto& [key, statement] : statements_) {
-      if (key.userid == own_userid_ && key.dbid == own_dbid_ && key.queryid != kHiddenQueryId) {
-        visit(key, statement);
-      }
+      if (key.queryid == kHiddenQueryId) continue;
+      const auto it = pending.find({key.userid, key.dbid});
+      if (it != pending.end()) visit(key, statement, it->second);
     }
   };
-  // Texts of the role's entries that could hold the agent's statements and are not known yet.
+  // Texts of the entries that could hold the agent's statements and are not known yet.
   std::vector<std::pair<double, Key>> candidates;
-  own_entries([&](const Key& key, const Statement& statement) {
+  own_entries([&](const Key& key, const Statement& statement, const auto&) {
     if (!texts_.contains(key) && statement.delta.calls >= smallest) {
       candidates.emplace_back(statement.delta.calls, key);
     }
@@ -391,21 +485,37 @@ void StatementsCollector::AttributeOwn(pg::Session& session, const Extension& ex
   for (const auto& [count, key] : candidates) wanted.push_back(key);
   FetchTexts(session, extension, wanted);
 
-  own_entries([&](const Key& key, Statement& statement) {
+  own_entries([&](const Key& key, Statement& statement, auto& in_entry_database) {
     const auto text = texts_.find(key);
     if (text == texts_.end()) return;
-    auto it = pending.find(text->second.fingerprint);
-    if (it == pending.end() || statement.delta.calls <= 0) return;
-    const double calls = std::min(it->second.first, statement.delta.calls);
+    auto it = in_entry_database.find(text->second.fingerprint);
+    if (it == in_entry_database.end() || statement.delta.calls <= 0) return;
+    Pending& ran = it->second;
+    const double answered = std::min(ran.calls, statement.delta.calls);
+    double calls = answered;
+    // Calls beyond the answered ones are the agent's statements the server counted already of
+    // those it may have: the agent's, and not to be counted again once answered (their
+    // worker's last-read counts take them in).
+    // Oldest first: what ran before this read (while the last one was read, or before a worker
+    // joined) is counted by now if ever; what ran during it may still come in the next.
+    while (calls < statement.delta.calls && !ran.maybe.empty()) {
+      const auto& maybe = ran.maybe.front();
+      if (maybe.after) own_now[maybe.member].statements[maybe.fingerprint].ok += 1;
+      ran.maybe.pop_front();
+      calls += 1;
+    }
     // Time: the entry's mean per call, exact when the entry holds only the agent's calls.
     const double share = calls / statement.delta.calls;
     statement.own_delta = {calls, statement.delta.exec_ms * share, statement.delta.rows * share};
-    it->second.first -= calls;
-    if (it->second.first <= 0) pending.erase(it);
+    ran.calls -= answered;
+    if (ran.calls <= 0 && ran.maybe.empty()) in_entry_database.erase(it);
   });
-  for (const auto& [hash, left] : pending) {
-    unmatched_calls += left.first;
-    unmatched_ms += left.second;
+  for (const auto& [database, left] : pending) {
+    for (const auto& [hash, ran] : left) {
+      if (ran.calls <= 0) continue;  // only in-flight ones left: counted at a later read
+      unmatched_calls += ran.calls;
+      unmatched_ms += ran.ms;
+    }
   }
 }
 

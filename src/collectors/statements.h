@@ -91,8 +91,13 @@ class StatementsCollector final : public Collector {
                      const std::map<Key, std::string>& since, const std::set<Key>& added,
                      const std::set<Key>& summed, bool reset_all, bool baseline);
   void AttributeOwn(pg::Session& session, const Extension& extension,
-                    const pg::OwnLoad::ByFingerprint& own_now, double& unmatched_calls,
+                    std::vector<OwnStatements>& own_now,
+                    const std::vector<OwnStatements>& own_after, double& unmatched_calls,
                     double& unmatched_ms);
+  // Per worker and fingerprint: statements answered or in flight in `after` that were not
+  // answered in `before` (the agent's load read around one read of the counters).
+  [[nodiscard]] static std::map<std::uint64_t, std::map<std::string, double>> AnsweredDuring(
+      const std::vector<OwnStatements>& before, const std::vector<OwnStatements>& after);
   void UpdateExportedSet(bool baseline);
   void FetchTexts(pg::Session& session, const Extension& extension, std::vector<Key> wanted);
   [[nodiscard]] bool IsHousekeeping(const std::string& fingerprint) const;
@@ -121,7 +126,11 @@ class StatementsCollector final : public Collector {
   std::optional<double> max_;
   std::uint32_t own_userid_ = 0;
   std::uint32_t own_dbid_ = 0;
-  pg::OwnLoad::ByFingerprint own_before_;  // the agent's own load at the last read
+  // The agent's own load at the last read, per worker (OwnStatements::member).
+  std::map<std::uint64_t, pg::OwnLoad::ByFingerprint> own_before_;
+  // Per worker and fingerprint, its statements answered or in flight while the baseline was
+  // read (they may be in it or not); cleared by the first delta.
+  std::map<std::uint64_t, std::map<std::string, double>> baseline_extras_;
   SteadyClock::time_point previous_poll_{};
   std::int64_t log_now_ms_ = 0;  // the server's clock at this poll, as its log writes it
   std::int64_t previous_log_ms_ = 0;

@@ -43,6 +43,16 @@ void FamilySet::Histogram(const std::string& name, const std::string& help, cons
       std::move(metric.histogram);
 }
 
+std::vector<prometheus::MetricFamily> WithBase(
+    const std::vector<prometheus::MetricFamily>& families, const Labels& base) {
+  std::vector<prometheus::MetricFamily> out = families;
+  for (auto& family : out) {
+    for (auto& metric : family.metric)
+      metric.label.insert(metric.label.begin(), base.begin(), base.end());
+  }
+  return out;
+}
+
 std::vector<prometheus::MetricFamily> Merge(
     const std::vector<const std::vector<prometheus::MetricFamily>*>& parts) {
   std::vector<prometheus::MetricFamily> merged;

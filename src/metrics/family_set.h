@@ -38,6 +38,11 @@ class FamilySet {
   std::vector<prometheus::MetricFamily> families_;
 };
 
+// The families with `base` put before every sample's labels, as a FamilySet with that base
+// would have made them: one collection read once, reported for several targets.
+[[nodiscard]] std::vector<prometheus::MetricFamily> WithBase(
+    const std::vector<prometheus::MetricFamily>& families, const Labels& base);
+
 // Joins families of the same name (one per target) so each name has one HELP/TYPE block.
 [[nodiscard]] std::vector<prometheus::MetricFamily> Merge(
     const std::vector<const std::vector<prometheus::MetricFamily>*>& parts);

@@ -166,15 +166,17 @@ void Connection::FailBroken(ErrorKind kind, const std::string& message) {
 
 Rows Connection::Query(std::string_view sql) {
   if (!Usable()) throw Error(ErrorKind::kQuery, "no connection to the server");
+  const std::string fingerprint = own_load_ != nullptr ? own_load_->Begin(sql) : std::string();
   const auto start = Clock::now();
   try {
     Rows rows = Send(sql);
     if (own_load_ != nullptr) {
-      own_load_->Record(sql, true, std::chrono::duration<double>(Clock::now() - start).count());
+      own_load_->End(fingerprint, true,
+                     std::chrono::duration<double>(Clock::now() - start).count());
     }
     return rows;
   } catch (const Error&) {
-    if (own_load_ != nullptr) own_load_->Record(sql, false, 0);
+    if (own_load_ != nullptr) own_load_->End(fingerprint, false, 0);
     throw;
   }
 }

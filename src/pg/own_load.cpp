@@ -140,9 +140,21 @@ std::string Fingerprint(std::string_view sql) {
 }
 
 void OwnLoad::Record(std::string_view sql, bool ok, double seconds, Clock::time_point at) {
-  const std::string key = Fingerprint(sql);
-  auto it = statements_.find(key);
-  if (it == statements_.end()) it = statements_.emplace(key, Counts{}).first;
+  End(Begin(sql), ok, seconds, at);
+}
+
+std::string OwnLoad::Begin(std::string_view sql) {
+  std::string key = Fingerprint(sql);
+  std::lock_guard lock(mutex_);
+  statements_[key].in_flight += 1;
+  return key;
+}
+
+void OwnLoad::End(const std::string& fingerprint, bool ok, double seconds, Clock::time_point at) {
+  std::lock_guard lock(mutex_);
+  auto it = statements_.find(fingerprint);
+  if (it == statements_.end()) it = statements_.emplace(fingerprint, Counts{}).first;
+  if (it->second.in_flight > 0) it->second.in_flight -= 1;
   for (Counts* counts : {&it->second, &total_}) {
     if (ok) {
       counts->ok += 1;
@@ -164,7 +176,18 @@ void OwnLoad::Record(std::string_view sql, bool ok, double seconds, Clock::time_
   }
 }
 
+OwnLoad::ByFingerprint OwnLoad::Statements() const {
+  std::lock_guard lock(mutex_);
+  return statements_;
+}
+
+OwnLoad::Counts OwnLoad::Total() const {
+  std::lock_guard lock(mutex_);
+  return total_;
+}
+
 OwnLoad::Counts OwnLoad::TotalAt(Clock::time_point at) const {
+  std::lock_guard lock(mutex_);
   // The last entry completed by `at` (entries are in completion order).
   auto after =
       std::upper_bound(history_.begin(), history_.end(), at,

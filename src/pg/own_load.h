@@ -5,6 +5,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -15,19 +16,25 @@ namespace pgvigil::pg {
 // ($1) and true/false/null as "?", whitespace runs as one space, ASCII letters outside quoted
 // identifiers lower-cased, trailing semicolons dropped. The agent's own SQL and the text
 // pg_stat_statements shows for it have the same fingerprint as long as that SQL holds no typed
-// literal (interval '1 s') and no negative number, whose constant pg_stat_statements widens.
+// literal (interval '1 s'), no negative number (pg_stat_statements widens their constants) and
+// no EXTRACT(field FROM …) (14+ shows the field as a parameter). The integration test
+// OwnLoadIntegrationTest checks every statement of the agent's against each server version.
 [[nodiscard]] std::string Fingerprint(std::string_view sql);
 
 // What the agent itself ran against one target: every statement sent on the monitoring session
 // and by the connect probe, with its outcome and time, keyed by fingerprint. The one place the
 // agent's own load is counted; collectors and /health subtract these exact counts instead of
-// guessing from query text. Owned by the target's worker and used on its thread only.
+// guessing from query text. Owned by the target's worker and recorded on its thread; read from
+// the thread of any worker that shares its cluster (agent::ClusterShares), hence the lock.
 class OwnLoad {
  public:
   struct Counts {
     std::uint64_t ok = 0;      // statements that completed (pg_stat_statements counts these)
     std::uint64_t failed = 0;  // statements that ended in an error (rolled back)
     double seconds = 0;        // client-side round trips of the completed ones
+    // Sent and not answered yet. The server may have counted such a statement already (it
+    // counts before it answers): another target's reader, on another thread, cannot know.
+    std::uint64_t in_flight = 0;
   };
   using ByFingerprint = std::map<std::string, Counts, std::less<>>;
 
@@ -36,10 +43,15 @@ class OwnLoad {
   // One statement per call, completed `at`: the ledger is exact only if `sql` holds a single
   // statement.
   void Record(std::string_view sql, bool ok, double seconds, Clock::time_point at = Clock::now());
+  // The same in two steps, for a statement sent now and answered later: Begin() returns the
+  // statement's fingerprint, for its End().
+  [[nodiscard]] std::string Begin(std::string_view sql);
+  void End(const std::string& fingerprint, bool ok, double seconds,
+           Clock::time_point at = Clock::now());
 
   // Cumulative counts since the worker started.
-  [[nodiscard]] const ByFingerprint& Statements() const { return statements_; }
-  [[nodiscard]] Counts Total() const { return total_; }
+  [[nodiscard]] ByFingerprint Statements() const;
+  [[nodiscard]] Counts Total() const;
   // Cumulative counts of the statements completed by `at`, to 100 ms (within the last minute;
   // earlier times give the counts as of a minute ago).
   [[nodiscard]] Counts TotalAt(Clock::time_point at) const;
@@ -48,6 +60,7 @@ class OwnLoad {
   static constexpr auto kHistory = std::chrono::seconds(60);
   static constexpr auto kResolution = std::chrono::milliseconds(100);
 
+  mutable std::mutex mutex_;
   ByFingerprint statements_;
   Counts total_;
   std::deque<std::pair<Clock::time_point, Counts>> history_;  // total_ after each statement

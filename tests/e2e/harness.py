@@ -197,13 +197,14 @@ class Agent:
     def health(self, target=None):
         return self.get("/health" + ("?target=" + target if target else ""))
 
-    def wait_for_error_window(self, timeout=10):
+    def wait_for_error_window(self, target=None, timeout=10):
         """Waits until the first target's statements and log collectors are both past their first
         interval together. The first statements delta (up to one and a half intervals long with
         the collectors' phases) began before the log was followed and is left out of the error
         window; work started after this returns falls into deltas the window counts."""
-        wait_for(lambda: self.health().json()["targets"][0]["errors"]["application_errors"]
-                 is not None, timeout, what="a first statements interval the log covers")
+        wait_for(lambda: self.health(target).json()["targets"][0]["errors"]
+                 ["application_errors"] is not None, timeout,
+                 what="a first statements interval the log covers")
 
     def logs(self):
         self.log.flush()

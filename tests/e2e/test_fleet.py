@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import unittest
@@ -192,6 +193,90 @@ class TargetsFilesTest(unittest.TestCase):
                              what="beta and gamma gone with b.yml")
             after = harness.sample(agent.metrics(), "pg_probes_total", target="alpha")
             self.assertGreater(after, before)
+        finally:
+            agent.close()
+
+
+class SharedClusterTest(unittest.TestCase):
+    """Targets on one cluster (one per database, the same role) read the cluster-wide views
+    once per interval between them, and each still counts every statement of the agent's as
+    the agent's, whichever target ran it: the application's work is the test's own workload."""
+
+    DATABASES = ["pgvigil_shared_%d" % i for i in range(3)]
+    # The agent's read of pg_stat_statements and of pg_stat_activity, as the server stores them.
+    READS = {"statements": "%SELECT userid, dbid, queryid, calls, %",
+             "activity": "%WITH limits AS%"}
+
+    def setUp(self):
+        harness.require_environment(self)
+        for database in self.DATABASES:
+            harness.psql("DROP DATABASE IF EXISTS %s" % database)
+            harness.psql("CREATE DATABASE %s" % database)
+            harness.psql("CREATE EXTENSION pg_stat_statements", dbname=database)
+
+    def tearDown(self):
+        harness.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                     "WHERE datname LIKE 'pgvigil_shared_%'")
+        for database in self.DATABASES:
+            harness.psql("DROP DATABASE IF EXISTS %s" % database)
+
+    def reads(self):
+        return {name: int(harness.psql(
+            "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE query LIKE '%s'"
+            % pattern)) for name, pattern in self.READS.items()}
+
+    def test_cluster_wide_views_are_read_once_for_all_targets(self):
+        targets = [("db-postgres", harness.dsn())] + \
+            [("db-%d" % i, harness.dsn(dbname=d)) for i, d in enumerate(self.DATABASES)]
+        names = {t[0] for t in targets}
+        agent = harness.Agent(harness.config(targets, defaults={
+            "statements_interval": "1s", "connect_probe_interval": "0s"}))
+        try:
+            def all_collecting():
+                samples = agent.metrics()
+                return all(harness.sample(samples, "pgvigil_collector_success", target=t,
+                                          collector=c) == 1
+                           for t in names for c in ("statements", "activity"))
+            harness.wait_for(all_collecting, 15, what="every target's statements and activity")
+
+            # Work is the application's only: the test's 40 statements (the test ran nothing else
+            # since the baseline), nothing of what the four targets ran.
+            def work(target):
+                return harness.sample(agent.metrics(), "pgvigil_statements_total",
+                                      target=target, kind="work")
+            work_before = {t: work(t) for t in names}
+            agent_before = harness.sample(agent.metrics(), "pgvigil_statements_total",
+                                          target="db-0", kind="agent")
+            harness.psql("SELECT 1 + 1;\n" * 40, user="it_user", password="it-pw",
+                         dbname="pgvigil_it")
+            harness.wait_for(lambda: all(work(t) - work_before[t] >= 40 for t in names), 10,
+                             what="the workload counted by every target")
+            time.sleep(3)  # three more polls of all four targets' own statements
+            for target in names:
+                self.assertEqual(work(target) - work_before[target], 40, target)
+            self.assertGreater(harness.sample(agent.metrics(), "pgvigil_statements_total",
+                                              target="db-0", kind="agent"), agent_before)
+
+            # Reads: once per one-second interval for the four targets (not four times).
+            before, started = self.reads(), time.monotonic()
+            time.sleep(6)
+            after, elapsed = self.reads(), time.monotonic() - started
+            for name in self.READS:
+                made = after[name] - before[name]
+                print("%s reads in %.1f s with %d targets: %d" % (name, elapsed, len(names), made),
+                      file=sys.stderr)
+                self.assertGreaterEqual(made, elapsed - 2, name)
+                self.assertLessEqual(made, elapsed + 2, name)
+
+            # Every target still reports the cluster-wide series and /health view.
+            samples = agent.metrics()
+            tracked = {harness.sample(samples, "pg_stat_statements_tracked", target=t)
+                       for t in names}
+            self.assertEqual(len(tracked), 1, tracked)
+            for target in agent.health().json()["targets"]:
+                self.assertIsNotNone(target["connections"]["used"], target["name"])
+                self.assertIsNotNone(target["slow_queries"]["statements_over_threshold"],
+                                     target["name"])
         finally:
             agent.close()
 

@@ -149,7 +149,8 @@ TEST(WorkerIntegrationTest, DetectsMissingCapabilitiesPerConnection) {
   target.settings = config::DefaultSettings();
   target.settings.connect_probe_interval = 0s;
   pg::ConnectSlots slots_worker(16);
-  agent::Worker worker(target, 5min, slots_worker);
+  agent::ClusterShares clusters;
+  agent::Worker worker(target, 5min, slots_worker, clusters);
   worker.CollectOnce();
   const auto snapshot = worker.Snapshot();
   EXPECT_TRUE(snapshot->up);
@@ -164,7 +165,7 @@ TEST(WorkerIntegrationTest, DetectsMissingCapabilitiesPerConnection) {
   target.name = "monitor";
   target.dsn = MonitorDsn();
   pg::ConnectSlots slots_monitored(16);
-  agent::Worker monitored(target, 5min, slots_monitored);
+  agent::Worker monitored(target, 5min, slots_monitored, clusters);
   monitored.CollectOnce();
   const auto full = monitored.Snapshot();
   EXPECT_TRUE(full->observations.capabilities.pg_monitor);
@@ -177,7 +178,8 @@ TEST(WorkerIntegrationTest, UnreachableTargetIsDownWithTheReason) {
   target.dsn = "host=127.0.0.1 port=1 user=monitor";
   target.settings = config::DefaultSettings();
   pg::ConnectSlots slots_worker(16);
-  agent::Worker worker(target, 5min, slots_worker);
+  agent::ClusterShares clusters;
+  agent::Worker worker(target, 5min, slots_worker, clusters);
   worker.CollectOnce();
   const auto snapshot = worker.Snapshot();
   EXPECT_FALSE(snapshot->up);

@@ -53,7 +53,8 @@ TEST(LivenessTest, AConnectedWorkerWithNothingScheduledStillShowsProgress) {
   target.settings = config::DefaultSettings();
   for (auto& [name, enabled] : target.settings.collectors) enabled = false;
   pg::ConnectSlots slots(agent::kConnectsInFlight);
-  Worker worker(target, 5min, slots);
+  ClusterShares clusters;
+  Worker worker(target, 5min, slots, clusters);
   worker.Start();
   std::this_thread::sleep_for(6500ms);
   // Connected and with no collector due, it still wakes every 5 s: no false "stuck".
