@@ -72,6 +72,44 @@ std::size_t DollarQuotedEnd(std::string_view sql, std::size_t at) {
   return close == std::string_view::npos ? sql.size() : close + tag.size();
 }
 
+// PostgreSQL 18 shows a list of constants as its first one and a comment, IN ($1 /*, ... */)
+// or ARRAY[$1 /*, ... */]: every bracketed list of constants becomes one "?", on every version.
+std::string SquashLists(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const char open = text[i];
+    out += open;
+    ++i;
+    if (open != '(' && open != '[') continue;
+    const char close = open == '(' ? ')' : ']';
+    // "?", then any number of ", ?", with optional spaces, up to the closing bracket.
+    std::size_t j = i;
+    bool constant = false;
+    bool expect_constant = true;
+    while (j < text.size()) {
+      if (text[j] == ' ') {
+        ++j;
+      } else if (expect_constant && text[j] == '?') {
+        constant = true;
+        expect_constant = false;
+        ++j;
+      } else if (!expect_constant && text[j] == ',') {
+        expect_constant = true;
+        ++j;
+      } else {
+        break;
+      }
+    }
+    if (constant && !expect_constant && j < text.size() && text[j] == close) {
+      out += '?';
+      i = j;  // the closing bracket is copied next
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Fingerprint(std::string_view sql) {
@@ -136,7 +174,7 @@ std::string Fingerprint(std::string_view sql) {
     }
   }
   while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
-  return out;
+  return SquashLists(out);
 }
 
 void OwnLoad::Record(std::string_view sql, bool ok, double seconds, Clock::time_point at) {

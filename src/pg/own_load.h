@@ -14,7 +14,8 @@ namespace pgvigil::pg {
 // A statement's text reduced to what pg_stat_statements keeps of it, for comparison: leading
 // comments dropped (PostgreSQL 18 stores statements without them), every constant, parameter
 // ($1) and true/false/null as "?", whitespace runs as one space, ASCII letters outside quoted
-// identifiers lower-cased, trailing semicolons dropped. The agent's own SQL and the text
+// identifiers lower-cased, trailing semicolons dropped, a bracketed list of constants as one
+// "?" (PostgreSQL 18 shows IN (1, 2, 3) as IN ($1 /*, ... */)). The agent's own SQL and the text
 // pg_stat_statements shows for it have the same fingerprint as long as that SQL holds no typed
 // literal (interval '1 s'), no negative number (pg_stat_statements widens their constants) and
 // no EXTRACT(field FROM …) (14+ shows the field as a parameter). The integration test

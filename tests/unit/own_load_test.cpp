@@ -26,6 +26,15 @@ TEST(FingerprintTest, MatchesWhatPgStatStatementsKeeps) {
   // Identifiers that hold digits are not constants.
   EXPECT_EQ(Fingerprint("SELECT col1 FROM t2"), "select col1 from t2");
   EXPECT_NE(Fingerprint("SELECT 1"), Fingerprint("SELECT 1 FROM t"));
+  // PostgreSQL 18 squashes lists of constants; older versions list them all.
+  EXPECT_EQ(
+      Fingerprint("SELECT x FROM t WHERE n IN ('a', 'b', 'c') AND m = ANY(ARRAY[1, 2])"),
+      Fingerprint("SELECT x FROM t WHERE n IN ($1 /*, ... */) AND m = ANY(ARRAY[$2 /*, ... */])"));
+  EXPECT_EQ(Fingerprint("SELECT x FROM t WHERE n IN ($1, $2, $3)"),
+            "select x from t where n in (?)");
+  // Only lists of constants: a list with a column in it, and a select list, stay as they are.
+  EXPECT_EQ(Fingerprint("SELECT f(1, col)"), "select f(?, col)");
+  EXPECT_EQ(Fingerprint("SELECT 1, 2"), "select ?, ?");
 }
 
 TEST(FingerprintTest, EveryStatementOfTheActivityCollectorMatchesItsNormalizedForm) {

@@ -1,0 +1,1 @@
+SELECT x FROM t WHERE n IN ($1 /*, ... */) AND m = ANY(ARRAY[1, 2, ?]) AND f(1, (2), [3 ,4 ])
