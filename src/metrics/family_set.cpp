@@ -85,8 +85,7 @@ std::vector<SerializedFamily> SerializeEach(const std::vector<prometheus::Metric
     SerializedFamily& serialized = out.emplace_back();
     serialized.name = family.name;
     serialized.header = text.substr(0, header_end);
-    serialized.samples = text.substr(header_end);
-    serialized.samples_gzip = Deflate(serialized.samples);
+    serialized.samples_gzip = Deflate(std::string_view(text).substr(header_end));
   }
   return out;
 }
@@ -118,28 +117,26 @@ std::vector<Slot> Collate(const std::vector<const std::vector<SerializedFamily>*
 }  // namespace
 
 std::string Join(const std::vector<const std::vector<SerializedFamily>*>& parts) {
-  const auto slots = Collate(parts);
-  std::size_t size = 0;
-  for (const auto& slot : slots) {
-    size += slot.first->header.size();
-    for (const auto* family : slot.parts) size += family->samples.size();
-  }
-  std::string text;
-  text.reserve(size);
-  for (const auto& slot : slots) {
-    text += slot.first->header;
-    for (const auto* family : slot.parts) text += family->samples;
-  }
-  return text;
+  GzipBuilder gzip;
+  std::size_t length = 0;
+  JoinGzip(parts, gzip, &length);
+  return Gunzip(gzip.Finish(), length);
 }
 
-void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, GzipBuilder& gzip) {
+void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, GzipBuilder& gzip,
+              std::size_t* text_length) {
   const auto slots = Collate(parts);
   std::size_t size = 0;
+  std::size_t length = 0;
   for (const auto& slot : slots) {
     size += slot.first->header.size() / 2;
-    for (const auto* family : slot.parts) size += family->samples_gzip.data.size();
+    length += slot.first->header.size();
+    for (const auto* family : slot.parts) {
+      size += family->samples_gzip.data.size();
+      length += family->samples_gzip.length;
+    }
   }
+  if (text_length != nullptr) *text_length = length;
   gzip.Reserve(gzip.size() + size + 64);
   for (const auto& slot : slots) {
     gzip.Add(Deflate(slot.first->header));

@@ -50,10 +50,11 @@ class FamilySet {
 // One family in text format, split so that several parts can share one HELP/TYPE header.
 struct SerializedFamily {
   std::string name;
-  std::string header;   // its "# HELP" and "# TYPE" lines
-  std::string samples;  // its sample lines
-  // The samples compressed on their own (the gzip exposition is assembled from these pieces;
-  // a header, used once per scrape whatever the number of targets, is compressed there).
+  std::string header;  // its "# HELP" and "# TYPE" lines
+  // Its sample lines, compressed on their own and kept only so (a thousand targets' text is
+  // some 60 MB, compressed 9): the gzip exposition is assembled from these pieces, the text one
+  // inflated from that. A header, used once per scrape whatever the number of targets, is
+  // compressed there.
   DeflatedPiece samples_gzip;
 };
 
@@ -69,6 +70,8 @@ struct SerializedFamily {
 
 // The same text compressed: appends the pieces compressed at serialization to `gzip`, whose
 // Finish() then gives one gzip member.
-void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, GzipBuilder& gzip);
+// `text_length`, if given, receives the length of the text compressed.
+void JoinGzip(const std::vector<const std::vector<SerializedFamily>*>& parts, GzipBuilder& gzip,
+              std::size_t* text_length = nullptr);
 
 }  // namespace pgvigil::metrics

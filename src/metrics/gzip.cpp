@@ -113,4 +113,27 @@ std::string GzipBuilder::Finish() {
   return std::move(out_);
 }
 
+std::string Gunzip(std::string_view member, std::size_t length_hint) {
+  z_stream stream{};
+  if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) throw std::runtime_error("inflateInit2");
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&stream, inflateEnd);
+  std::string text(length_hint > 0 ? length_hint : member.size() * 4, '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(member.data()));
+  stream.avail_in = static_cast<uInt>(member.size());
+  std::size_t produced = 0;
+  while (true) {
+    if (produced == text.size()) text.resize(text.size() * 2);
+    stream.next_out = reinterpret_cast<Bytef*>(text.data() + produced);
+    stream.avail_out = static_cast<uInt>(text.size() - produced);
+    const int status = inflate(&stream, Z_NO_FLUSH);
+    produced = text.size() - stream.avail_out;
+    if (status == Z_STREAM_END) break;
+    if (status != Z_OK && status != Z_BUF_ERROR) throw std::runtime_error("inflate: corrupt data");
+    if (status == Z_BUF_ERROR && stream.avail_in == 0)
+      throw std::runtime_error("inflate: truncated");
+  }
+  text.resize(produced);
+  return text;
+}
+
 }  // namespace pgvigil::metrics

@@ -38,4 +38,8 @@ class GzipBuilder {
   std::uint64_t length_ = 0;
 };
 
+// The text of a gzip member (as GzipBuilder makes them); `length_hint`: the expected size, if
+// known. Throws std::runtime_error on corrupt or truncated input.
+[[nodiscard]] std::string Gunzip(std::string_view member, std::size_t length_hint = 0);
+
 }  // namespace pgvigil::metrics

@@ -1,6 +1,7 @@
 #include "metrics/gzip.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 #include <zlib.h>
 
 #include <string>
@@ -76,8 +77,25 @@ TEST(GzipTest, JoinGzipIsTheJoinedTextCompressed) {
   // A copy of an unfinished builder takes a different tail (the agent's own series).
   GzipBuilder with_tail = gzip;
   JoinGzip({&a}, with_tail);
-  EXPECT_EQ(Gunzip(gzip.Finish()), Join({&a, &b}));
-  EXPECT_EQ(Gunzip(with_tail.Finish()), Join({&a, &b}) + Join({&a}));
+  // What prometheus-cpp gives for the merged families in one pass, read back by zlib itself.
+  const prometheus::TextSerializer serializer;
+  const std::string both = serializer.Serialize(Merge({&first.families(), &second.families()}));
+  EXPECT_EQ(Gunzip(gzip.Finish()), both);
+  EXPECT_EQ(Gunzip(with_tail.Finish()), both + serializer.Serialize(first.families()));
+  // The text exposition is the same member inflated.
+  EXPECT_EQ(Join({&a, &b}), both);
+}
+
+TEST(GzipTest, GunzipReadsWhatTheBuilderWritesAndRefusesWhatIsCut) {
+  GzipBuilder gzip;
+  const std::string text = "pg_up{target=\"a\"} 1\n" + std::string(300000, 'y');
+  gzip.Add(Deflate(text));
+  const std::string member = gzip.Finish();
+  EXPECT_EQ(metrics::Gunzip(member), text);
+  EXPECT_EQ(metrics::Gunzip(member, text.size()), text);
+  EXPECT_EQ(metrics::Gunzip(member, 3), text);  // a short hint only costs a reallocation
+  EXPECT_THROW((void)metrics::Gunzip(member.substr(0, member.size() / 2)), std::runtime_error);
+  EXPECT_THROW((void)metrics::Gunzip("not gzip at all"), std::runtime_error);
 }
 
 }  // namespace
