@@ -1,7 +1,10 @@
 #include "collectors/activity.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
+#include <set>
 
 namespace pgvigil::collectors {
 namespace {
@@ -11,6 +14,53 @@ struct PerDatabase {
   double slow = 0;
   std::optional<double> longest_query;
 };
+
+// States every exported application has a series for, with 0 when it has none: its series do
+// not come and go with its sessions. Other states get one while they occur.
+constexpr std::array<const char*, 3> kSteadyStates = {"active", "idle", "idle in transaction"};
+constexpr std::size_t kTopApplications = 10;
+
+template <typename Sessions>
+void ExportApplications(const std::map<std::string, Sessions>& applications,
+                        const std::map<std::string, int>& exported, metrics::FamilySet& out) {
+  std::map<std::string, std::map<std::string, double>> series;  // name -> state -> sessions
+  for (const auto& name : exported) {
+    for (const char* steady : kSteadyStates) series[name.first][steady] = 0;
+  }
+  for (const char* steady : kSteadyStates) series["other"][steady] = 0;
+  for (const auto& [name, sessions] : applications) {
+    auto& into = series[exported.contains(name) ? name : std::string("other")];
+    for (const auto& [row_state, count] : sessions.by_state) into[row_state] += count;
+  }
+  for (const auto& [name, states] : series) {
+    for (const auto& [row_state, count] : states) {
+      out.Gauge("pg_stat_activity_application_sessions",
+                "Client backends by application_name (the top applications_top_n by sessions, "
+                "the rest as \"other\"), the agent's own excluded.",
+                {{"application_name", name}, {"state", row_state}}, count);
+    }
+  }
+}
+
+template <typename Sessions>
+std::vector<Observations::Connections::Application> TopApplications(
+    const std::map<std::string, Sessions>& applications) {
+  std::vector<Observations::Connections::Application> top;
+  for (const auto& [name, sessions] : applications) {
+    const auto state_count = [&](const char* wanted) {
+      const auto it = sessions.by_state.find(wanted);
+      return it == sessions.by_state.end() ? 0.0 : it->second;
+    };
+    top.push_back(
+        {name, sessions.total, state_count("active"),
+         state_count("idle in transaction") + state_count("idle in transaction (aborted)")});
+  }
+  std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
+    return a.sessions != b.sessions ? a.sessions > b.sessions : a.name < b.name;
+  });
+  if (top.size() > kTopApplications) top.resize(kTopApplications);
+  return top;
+}
 
 }  // namespace
 
@@ -41,7 +91,9 @@ std::string ActivitySql(int server_version_num, config::Duration slow_threshold)
          ") AS used,\n"
          "       pg_is_in_recovery() AS in_recovery\n"
          "), groups AS (\n"
-         "  SELECT coalesce(datname, '') AS datname, coalesce(usename, '') AS usename,\n"
+         "  SELECT GROUPING(application_name) = 0 AS per_application,\n"
+         "         coalesce(datname, '') AS datname, coalesce(usename, '') AS usename,\n"
+         "         coalesce(application_name, '') AS application_name,\n"
          "         coalesce(state, 'unknown') AS state, count(*) AS backends,\n"
          "         count(*) FILTER (WHERE state = 'active' AND wait_event_type = 'Lock')"
          " AS waiting,\n"
@@ -56,13 +108,46 @@ std::string ActivitySql(int server_version_num, config::Duration slow_threshold)
          "  WHERE " +
          client_backend +
          " AND pid <> pg_backend_pid()\n"
-         "  GROUP BY 1, 2, 3\n"
+         "  GROUP BY GROUPING SETS ((datname, usename, state), (application_name, state))\n"
          ")\n"
          "SELECT * FROM limits LEFT JOIN groups ON true";
 }
 
 ActivityCollector::ActivityCollector(const config::Target& target)
-    : slow_query_threshold_(target.settings.slow_query_threshold) {}
+    : slow_query_threshold_(target.settings.slow_query_threshold),
+      applications_top_n_(target.settings.applications_top_n) {}
+
+const std::map<std::string, int>& ActivityCollector::UpdateExported(
+    const std::map<std::string, Sessions>& apps) {
+  std::vector<std::pair<double, std::string>> ranked;
+  for (const auto& [name, sessions] : apps) ranked.emplace_back(sessions.total, name);
+  const auto top =
+      std::min<std::size_t>(ranked.size(), static_cast<std::size_t>(applications_top_n_));
+  // Most sessions first; ties by name, so the choice is stable.
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(top), ranked.end(),
+                    [](const auto& a, const auto& b) {
+                      return a.first != b.first ? a.first > b.first : a.second < b.second;
+                    });
+  std::set<std::string> in_top;
+  for (std::size_t i = 0; i < top; ++i) in_top.insert(ranked[i].second);
+  for (auto it = exported_.begin(); it != exported_.end();) {
+    if (in_top.contains(it->first)) {
+      it->second = 0;
+      ++it;
+    } else if (++it->second > kHysteresisPolls) {
+      it = exported_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& name : in_top) exported_.try_emplace(name, 0);
+  while (exported_.size() > 2 * static_cast<std::size_t>(applications_top_n_)) {
+    exported_.erase(
+        std::max_element(exported_.begin(), exported_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; }));
+  }
+  return exported_;
+}
 
 void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   const pg::Rows rows = context.session->Query(
@@ -72,6 +157,8 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
   const auto usable = rows.Number(0, rows.Column("usable"));
   const auto used = rows.Number(0, rows.Column("used"));
   const auto in_recovery = rows.Bool(0, rows.Column("in_recovery"));
+  const std::size_t per_application = rows.Column("per_application");
+  const std::size_t application_name = rows.Column("application_name");
   const std::size_t datname = rows.Column("datname");
   const std::size_t usename = rows.Column("usename");
   const std::size_t state = rows.Column("state");
@@ -103,12 +190,19 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
 
   std::map<std::string, PerDatabase> databases;
   std::map<std::pair<std::string, std::string>, double> oldest_by_state;
+  std::map<std::string, Sessions> applications;
   for (std::size_t row = 0; row < rows.size(); ++row) {
     // No other client backend: the LEFT JOIN leaves the group columns NULL.
     const auto count = rows.Number(row, backends);
     if (!count) continue;
-    const std::string db = rows.Text(row, datname);
     const std::string row_state = rows.Text(row, state);
+    if (rows.Bool(row, per_application).value_or(false)) {
+      Sessions& sessions = applications[rows.Text(row, application_name)];
+      sessions.by_state[row_state] += *count;
+      sessions.total += *count;
+      continue;
+    }
+    const std::string db = rows.Text(row, datname);
     out.Gauge("pg_stat_activity_sessions",
               "Client backends by database, user and state, the agent's own excluded.",
               {{"datname", db}, {"usename", rows.Text(row, usename)}, {"state", row_state}},
@@ -150,6 +244,8 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
               "Age of the oldest open transaction by database and state, in seconds.",
               {{"datname", key.first}, {"state", key.second}}, seconds);
   }
+  ExportApplications(applications, UpdateExported(applications), out);
+  connections.by_application = TopApplications(applications);
   context.observations.connections = connections;
 }
 

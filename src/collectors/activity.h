@@ -1,5 +1,6 @@
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "collectors/collector.h"
@@ -7,14 +8,29 @@
 namespace pgvigil::collectors {
 
 // pg_stat_activity: how close the server is to running out of connections, what its client
-// backends are doing, lock waiters, old transactions and slow running queries.
+// backends are doing, lock waiters, old transactions and slow running queries, and which
+// applications hold the sessions: the applications_top_n application_name values with the most
+// sessions get series of their own, kept for kHysteresisPolls polls after they leave the top
+// (at most twice applications_top_n at once), and the rest are summed as "other"; the sum over
+// names is every client backend but the agent's own monitoring session.
 class ActivityCollector final : public Collector {
  public:
   explicit ActivityCollector(const config::Target& target);
   void Collect(CollectContext& context, metrics::FamilySet& out) override;
 
+  static constexpr int kHysteresisPolls = 10;
+
  private:
+  struct Sessions {
+    std::map<std::string, double> by_state;
+    double total = 0;
+  };
+  // Chooses the names with their own series; returns them.
+  const std::map<std::string, int>& UpdateExported(const std::map<std::string, Sessions>& apps);
+
   config::Duration slow_query_threshold_;
+  int applications_top_n_;
+  std::map<std::string, int> exported_;  // application_name -> polls outside the top
 };
 
 // The query for a server version: PostgreSQL 16 added reserved_connections, which also keeps

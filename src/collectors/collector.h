@@ -44,6 +44,13 @@ struct Observations {
     double slow_active = 0;
     double hidden = 0;  // other roles' sessions whose state the monitoring role may not see
     bool in_recovery = false;
+    struct Application {
+      std::string name;  // application_name; "" when the client set none
+      double sessions = 0;
+      double active = 0;
+      double idle_in_transaction = 0;
+    };
+    std::vector<Application> by_application;  // the 10 holding the most sessions, most first
   } connections;
 
   struct Server {

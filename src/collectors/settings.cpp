@@ -25,6 +25,11 @@ constexpr const char* kIdentitySql =
 constexpr const char* kDatabasesSql =
     "SELECT datname, datconnlimit FROM pg_database WHERE datallowconn AND NOT datistemplate";
 
+// Login roles with a connection limit (rolconnlimit -1 is none; ">= 0" rather than "<> -1",
+// whose negative constant pg_stat_statements would show differently, see pg::Fingerprint).
+constexpr const char* kRolesSql =
+    "SELECT rolname, rolconnlimit FROM pg_roles WHERE rolcanlogin AND rolconnlimit >= 0";
+
 std::optional<double> ParseNumber(const std::string& text) {
   double value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -116,6 +121,16 @@ void SettingsCollector::Collect(CollectContext& context, metrics::FamilySet& out
     if (auto value = databases.Number(row, limit)) {
       out.Gauge("pg_database_connection_limit", "Per-database connection limit (-1 = none).",
                 {{"datname", databases.Text(row, datname)}}, *value);
+    }
+  }
+  const pg::Rows roles = session.Query(kRolesSql);
+  const std::size_t rolname = roles.Column("rolname");
+  const std::size_t rolconnlimit = roles.Column("rolconnlimit");
+  for (std::size_t row = 0; row < roles.size(); ++row) {
+    if (auto value = roles.Number(row, rolconnlimit)) {
+      out.Gauge("pg_role_connection_limit",
+                "Connection limit of a login role that has one (rolconnlimit).",
+                {{"usename", roles.Text(row, rolname)}}, *value);
     }
   }
   context.observations.server = server;

@@ -220,6 +220,8 @@ class Reader {
       settings.slow_query_threshold = PositiveDuration(node, path);
     } else if (key == "statements_top_n") {
       settings.statements_top_n = Integer(node, path, 1, 10000);
+    } else if (key == "applications_top_n") {
+      settings.applications_top_n = Integer(node, path, 1, 1000);
     } else if (key == "housekeeping_statements") {
       if (!node.IsSequence()) Fail(node, path, "expected a list of statements");
       settings.housekeeping_statements.clear();
@@ -314,19 +316,11 @@ class Reader {
   }
 
   static const std::vector<std::string>& SettingKeys() {
-    static const std::vector<std::string> keys = {"probe_interval",
-                                                  "connect_probe_interval",
-                                                  "activity_interval",
-                                                  "database_interval",
-                                                  "statements_interval",
-                                                  "settings_interval",
-                                                  "connect_timeout",
-                                                  "query_timeout",
-                                                  "slow_query_threshold",
-                                                  "statements_top_n",
-                                                  "collectors",
-                                                  "log_source",
-                                                  "housekeeping_statements"};
+    static const std::vector<std::string> keys = {
+        "probe_interval",       "connect_probe_interval", "activity_interval",  "database_interval",
+        "statements_interval",  "settings_interval",      "connect_timeout",    "query_timeout",
+        "slow_query_threshold", "statements_top_n",       "applications_top_n", "collectors",
+        "log_source",           "housekeeping_statements"};
     return keys;
   }
 
@@ -513,6 +507,7 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
   out << YAML::Key << "slow_query_threshold" << YAML::Value
       << FormatDuration(settings.slow_query_threshold);
   out << YAML::Key << "statements_top_n" << YAML::Value << settings.statements_top_n;
+  out << YAML::Key << "applications_top_n" << YAML::Value << settings.applications_top_n;
   out << YAML::Key << "housekeeping_statements" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& statement : settings.housekeeping_statements) out << statement;
   out << YAML::EndSeq;

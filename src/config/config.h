@@ -43,6 +43,7 @@ struct TargetSettings {
   Duration query_timeout = std::chrono::seconds(3);
   Duration slow_query_threshold = std::chrono::seconds(1);
   int statements_top_n = 50;
+  int applications_top_n = 20;
   // Statements a pool sends around the application's work (validation, transaction control,
   // session reset), compared by pg::Fingerprint; a trailing " *" matches any continuation.
   std::vector<std::string> housekeeping_statements = DefaultHousekeepingStatements();

@@ -194,6 +194,14 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
         {"usage_ratio", Rounded(ratio)}, {"active", Count(conn.active)},
         {"idle", Count(conn.idle)},      {"idle_in_transaction", Count(conn.idle_in_transaction)},
         {"waiting", Count(conn.waiting)}};
+    json by_application = json::array();
+    for (const auto& application : conn.by_application) {
+      by_application.push_back({{"application_name", application.name},
+                                {"sessions", Count(application.sessions)},
+                                {"active", Count(application.active)},
+                                {"idle_in_transaction", Count(application.idle_in_transaction)}});
+    }
+    connections["by_application"] = std::move(by_application);
     const std::string level =
         Level(ratio, config.connection_usage.warn, config.connection_usage.critical);
     const double limit =

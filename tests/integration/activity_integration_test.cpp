@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <future>
+#include <set>
 #include <thread>
 
 #include "agent/worker.h"
@@ -101,6 +104,83 @@ TEST_F(ActivityIntegrationTest, CountsEverySessionStateExactly) {
   lock_holder.reset();  // releases the lock, so the waiter finishes
   waiting.wait();
   sleeping.wait();
+}
+
+std::unique_ptr<pg::Connection> ApplicationSession(const std::string& application_name) {
+  auto session = ItSession();  // opened as the agent's sessions are, named below
+  (void)session->Query("SET application_name = '" + application_name + "'");
+  return session;
+}
+
+double Sum(const std::vector<prometheus::MetricFamily>& families, const std::string& name) {
+  double sum = 0;
+  for (const auto& family : families) {
+    if (family.name != name) continue;
+    for (const auto& metric : family.metric) sum += metric.gauge.value;
+  }
+  return sum;
+}
+
+TEST_F(ActivityIntegrationTest, CountsSessionsPerApplicationExactly) {
+  auto monitor = pg::Connection::Open(Options(MonitorDsn()));
+  // Names of this test's own, so that other sessions on the server cannot blur the counts.
+  const std::string suffix = "-" + std::to_string(::getpid());
+  const std::string checkout = "checkout" + suffix;
+  const std::string search = "search" + suffix;
+  const std::string cron = "cron" + suffix;
+  std::vector<std::unique_ptr<pg::Connection>> sessions;
+  for (int i = 0; i < 3; ++i) sessions.push_back(ApplicationSession(checkout));
+  (void)sessions.back()->Query("BEGIN; SELECT 1");
+  for (int i = 0; i < 2; ++i) sessions.push_back(ApplicationSession(search));
+  sessions.push_back(ApplicationSession(cron));
+  const auto unnamed_before = monitor->Query(
+      "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND "
+      "application_name = '' AND pid <> pg_backend_pid()");
+  for (int i = 0; i < 2; ++i) sessions.push_back(ApplicationSession(""));
+
+  auto families = Collect(*monitor);
+  auto sessions_of = [&](const std::string& name, const std::string& state) {
+    return SampleValue(families, "pg_stat_activity_application_sessions",
+                       {{"application_name", name}, {"state", state}});
+  };
+  EXPECT_EQ(sessions_of(checkout, "idle"), 2);
+  EXPECT_EQ(sessions_of(checkout, "idle in transaction"), 1);
+  EXPECT_EQ(sessions_of(checkout, "active"), 0);
+  EXPECT_EQ(sessions_of(search, "idle"), 2);
+  EXPECT_EQ(sessions_of(cron, "idle"), 1);
+  EXPECT_EQ(sessions_of("", "idle"), *unnamed_before.Number(0, 0) + 2);
+  // Every client backend but the agent's own session, once: the same total as by database.
+  EXPECT_EQ(Sum(families, "pg_stat_activity_application_sessions"),
+            Sum(families, "pg_stat_activity_sessions"));
+  ASSERT_FALSE(connections_.by_application.empty());
+  const auto top =
+      std::find_if(connections_.by_application.begin(), connections_.by_application.end(),
+                   [&](const auto& a) { return a.name == checkout; });
+  ASSERT_NE(top, connections_.by_application.end());
+  EXPECT_EQ(top->sessions, 3);
+  EXPECT_EQ(top->idle_in_transaction, 1);
+
+  // Fewer names than there are: the rest is "other", exactly.
+  target_.settings.applications_top_n = 1;
+  families = Collect(*monitor);
+  std::set<std::string> names;
+  for (const auto& family : families) {
+    if (family.name != "pg_stat_activity_application_sessions") continue;
+    for (const auto& metric : family.metric) {
+      for (const auto& label : metric.label) {
+        if (label.name == "application_name") names.insert(label.value);
+      }
+    }
+  }
+  EXPECT_EQ(names.size(), 2u);  // the busiest name and "other"
+  EXPECT_TRUE(names.contains("other"));
+  EXPECT_EQ(Sum(families, "pg_stat_activity_application_sessions"),
+            Sum(families, "pg_stat_activity_sessions"));
+  const auto truth = monitor->Query(
+      "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND "
+      "pid <> pg_backend_pid() AND application_name IN ('" +
+      search + "', '" + cron + "')");
+  EXPECT_GE(*sessions_of("other", "idle"), *truth.Number(0, 0));
 }
 
 TEST(ProbeIntegrationTest, ProbeAndConnectProbeAgainstTheServer) {

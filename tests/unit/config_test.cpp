@@ -64,6 +64,7 @@ defaults:
   query_timeout: 1500ms
   slow_query_threshold: 250ms
   statements_top_n: 20
+  applications_top_n: 5
   collectors: {probe: true, activity: false, settings: true}
   log_source: {path: /var/log/postgresql/pg.json, format: jsonlog}
 health:
@@ -91,6 +92,7 @@ targets:
   EXPECT_EQ(config.defaults.slow_query_threshold, 250ms);
   EXPECT_EQ(config.defaults.settings_interval, 5min);
   EXPECT_EQ(config.defaults.statements_top_n, 20);
+  EXPECT_EQ(config.defaults.applications_top_n, 5);
   EXPECT_EQ(config.defaults.log_source.path, "/var/log/postgresql/pg.json");
   EXPECT_EQ(config.health.window, 10min);
   EXPECT_DOUBLE_EQ(config.health.connection_usage.critical, 0.8);
@@ -124,6 +126,7 @@ TEST_F(ConfigFileTest, DefaultsMatchTheDesign) {
   EXPECT_EQ(s.query_timeout, 3s);
   EXPECT_EQ(s.slow_query_threshold, 1s);
   EXPECT_EQ(s.statements_top_n, 50);
+  EXPECT_EQ(s.applications_top_n, 20);
   EXPECT_EQ(config.health.window, 5min);
   EXPECT_DOUBLE_EQ(config.health.connection_usage.warn, 0.70);
   EXPECT_DOUBLE_EQ(config.health.connection_usage.critical, 0.90);

@@ -29,17 +29,24 @@ TEST(ExpositionTest, MatchesGoldenFile) {
     session.Respond(
         "pg_stat_activity",
         pg::Rows({"usable", "used", "in_recovery", "datname", "usename", "state", "backends",
-                  "waiting", "oldest_xact_seconds", "longest_query_seconds", "slow"},
+                  "waiting", "oldest_xact_seconds", "longest_query_seconds", "slow",
+                  "per_application", "application_name"},
                  {Row{"97", "12", name == "primary" ? "f" : "t", "app", "web", "active", "3", "1",
-                      "2.5", "1.25", "1"},
+                      "2.5", "1.25", "1", "f", std::nullopt},
                   Row{"97", "12", name == "primary" ? "f" : "t", "app", "web", "idle", "8", "0",
-                      std::nullopt, std::nullopt, "0"}}));
+                      std::nullopt, std::nullopt, "0", "f", std::nullopt},
+                  Row{"97", "12", name == "primary" ? "f" : "t", std::nullopt, std::nullopt,
+                      "active", "3", "1", "2.5", "1.25", "1", "t", "checkout"},
+                  Row{"97", "12", name == "primary" ? "f" : "t", std::nullopt, std::nullopt, "idle",
+                      "8", "0", std::nullopt, std::nullopt, "0", "t", "checkout"}}));
     session.Respond("FROM pg_settings", pg::Rows({"name", "setting", "unit", "vartype"},
                                                  {Row{"max_connections", "100", "", "integer"},
                                                   Row{"work_mem", "4096", "kB", "integer"}}));
     session.Respond("server_version", pg::Rows({"version", "version_num", "in_recovery"},
                                                {Row{"15.18", "150018", "f"}}));
     session.Respond("FROM pg_database", pg::Rows({"datname", "datconnlimit"}, {Row{"app", "-1"}}));
+    session.Respond("FROM pg_roles",
+                    pg::Rows({"rolname", "rolconnlimit"}, {Row{"lambda_fn", "20"}}));
     config::Target target;
     target.name = name;
     target.settings.slow_query_threshold = 1s;

@@ -55,6 +55,8 @@ TEST(SettingsCollectorTest, SettingsIdentityAndDatabaseLimits) {
   session.Respond("FROM pg_database",
                   pg::Rows({"datname", "datconnlimit"},
                            {Row{"app", "50"}, Row{"postgres", "-1"}, Row{"odd", std::nullopt}}));
+  session.Respond("FROM pg_roles", pg::Rows({"rolname", "rolconnlimit"},
+                                            {Row{"lambda_fn", "20"}, Row{"batch", "0"}}));
   config::Target target;
   pg::ConnectOptions options;
   Observations observations;
@@ -72,6 +74,8 @@ TEST(SettingsCollectorTest, SettingsIdentityAndDatabaseLimits) {
   EXPECT_EQ(SampleValue(families, "pg_database_connection_limit", {{"datname", "app"}}), 50);
   EXPECT_EQ(SampleValue(families, "pg_database_connection_limit", {{"datname", "postgres"}}), -1);
   EXPECT_FALSE(SampleValue(families, "pg_database_connection_limit", {{"datname", "odd"}}));
+  EXPECT_EQ(SampleValue(families, "pg_role_connection_limit", {{"usename", "lambda_fn"}}), 20);
+  EXPECT_EQ(SampleValue(families, "pg_role_connection_limit", {{"usename", "batch"}}), 0);
   EXPECT_EQ(observations.server.version, "15.18");
   EXPECT_EQ(observations.server.version_num, 150018);
 }
