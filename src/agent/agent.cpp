@@ -55,6 +55,7 @@ std::string HtmlEscape(const std::string& text) {
 json TargetJson(const TargetSnapshot& snapshot, const config::HealthConfig& health) {
   health::TargetInput input;
   input.name = snapshot.name;
+  input.kind = snapshot.kind;
   input.reachable = snapshot.up;
   input.observations = &snapshot.observations;
   input.collectors = snapshot.collectors;

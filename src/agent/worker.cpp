@@ -56,6 +56,7 @@ Worker::Worker(config::Target target, config::Duration health_window, pg::Connec
   for (const auto& info : collectors::CollectorTable()) {
     auto enabled = target_.settings.collectors.find(std::string(info.name));
     if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
+    if (!info.RunsOn(target_.kind)) continue;
     schedule_.emplace_back(info, info.make(target_),
                            Schedule(target_.name, info.name, target_.settings.*(info.interval)));
   }
@@ -107,7 +108,8 @@ pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_toke
           monitoring_session,
           stop,
           &own_load_,
-          &slots_};
+          &slots_,
+          target_.kind == config::TargetKind::kPgBouncer};
 }
 
 void Worker::Run(const std::stop_token& stop) {
@@ -156,7 +158,8 @@ void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
   const pg::ConnectOptions options = Options(/*monitoring_session=*/true, stop);
   try {
     session_ = pg::Connection::Open(options);
-    DetectCapabilities();
+    // PgBouncer's console has no catalogs: nothing to detect, no cluster to share.
+    if (target_.kind == config::TargetKind::kPostgres) DetectCapabilities();
   } catch (const pg::Error& error) {
     session_.reset();
     observations_.last_error = error.what();
@@ -350,6 +353,7 @@ void Worker::CollectShared(Scheduled& entry, collectors::CollectContext& context
 void Worker::Publish() {
   auto snapshot = std::make_shared<TargetSnapshot>();
   snapshot->name = target_.name;
+  snapshot->kind = target_.kind;
   snapshot->observations = observations_;
   snapshot->slow_query_threshold = target_.settings.slow_query_threshold;
   snapshot->probe_interval = target_.settings.probe_interval;
@@ -363,7 +367,12 @@ void Worker::Publish() {
   snapshot->up = Connected() && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
 
   metrics::FamilySet own(base_labels_);
-  own.Gauge("pg_up", "1 if the last probe of the target succeeded.", {}, snapshot->up ? 1 : 0);
+  if (target_.kind == config::TargetKind::kPgBouncer) {
+    own.Gauge("pgbouncer_up", "1 if the last probe of the PgBouncer admin console succeeded.", {},
+              snapshot->up ? 1 : 0);
+  } else {
+    own.Gauge("pg_up", "1 if the last probe of the target succeeded.", {}, snapshot->up ? 1 : 0);
+  }
   if (observations_.capabilities.known) {
     own.Gauge("pgvigil_capability",
               "1 if the monitoring connection has the capability (pg_monitor, "

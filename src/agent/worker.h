@@ -20,6 +20,7 @@ namespace pgvigil::agent {
 // and /health read it from any thread without touching the database.
 struct TargetSnapshot {
   std::string name;
+  config::TargetKind kind = config::TargetKind::kPostgres;
   bool up = false;
   collectors::Observations observations;
   std::vector<health::CollectorStatus> collectors;

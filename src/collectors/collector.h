@@ -126,6 +126,28 @@ struct Observations {
     std::deque<LogError> recent;  // the last 100
   } log;
 
+  // A PgBouncer target's pools (DESIGN §5b), as its last collection saw them.
+  struct Pooler {
+    bool known = false;
+    struct Pool {
+      std::string database;
+      std::string user;
+      double client_active = 0;
+      double client_waiting = 0;
+      double server_active = 0;  // serving a client, cancel requests included
+      double server_idle = 0;
+      double server_used = 0;
+      double pool_size = 0;  // pool_size + reserve_pool of its database entry; 0 if unknown
+      double max_wait_seconds = 0;
+    };
+    std::vector<Pool> pools;
+    std::optional<double> clients;      // SHOW LISTS used_clients
+    std::optional<double> max_clients;  // max_client_conn
+    // SHOW commands the console refused this account (a stats_users account sees less than an
+    // admin), each with the console's message.
+    std::vector<std::string> unavailable;
+  } pooler;
+
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };
 

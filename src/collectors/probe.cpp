@@ -27,7 +27,8 @@ double SecondsSince(SteadyClock::time_point start) {
 }  // namespace
 
 ProbeCollector::ProbeCollector(const config::Target& target)
-    : connect_probe_interval_(target.settings.connect_probe_interval),
+    : probe_sql_(target.kind == config::TargetKind::kPgBouncer ? "SHOW VERSION" : "SELECT 1"),
+      connect_probe_interval_(target.settings.connect_probe_interval),
       probe_seconds_(kProbeBuckets),
       connect_seconds_(kConnectBuckets) {}
 
@@ -46,7 +47,7 @@ void ProbeCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   } else {
     const auto start = SteadyClock::now();
     try {
-      (void)context.session->Query("SELECT 1");
+      (void)context.session->Query(probe_sql_);
       const double seconds = SecondsSince(start);
       probe_seconds_.Observe(seconds);
       probe.last_ok = true;
@@ -91,7 +92,7 @@ void ProbeCollector::ConnectProbe(CollectContext& context) {
   const auto start = SteadyClock::now();
   try {
     auto connection = pg::Connection::Open(options);
-    (void)connection->Query("SELECT 1");
+    (void)connection->Query(probe_sql_);
     // The wait for a connect slot is the agent's, not the server's.
     const double seconds =
         SecondsSince(start) - std::chrono::duration<double>(connection->queued()).count();

@@ -21,6 +21,8 @@ class ProbeCollector final : public Collector {
   void RecordFailure(CollectContext& context, const std::string& reason);
   void ConnectProbe(CollectContext& context);
 
+  // SELECT 1, or SHOW VERSION on PgBouncer's admin console (it runs no SELECT).
+  const char* probe_sql_;
   config::Duration connect_probe_interval_;
   std::optional<SteadyClock::time_point> next_connect_probe_;
   prometheus::Histogram probe_seconds_;

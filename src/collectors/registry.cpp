@@ -3,6 +3,7 @@
 #include "collectors/activity.h"
 #include "collectors/database.h"
 #include "collectors/log.h"
+#include "collectors/pgbouncer.h"
 #include "collectors/probe.h"
 #include "collectors/settings.h"
 #include "collectors/statements.h"
@@ -28,16 +29,19 @@ void ShareStatements(const Observations& from, Observations& to) {
 
 const std::vector<CollectorInfo>& CollectorTable() {
   static const std::vector<CollectorInfo> table = {
-      {"probe", true, &config::TargetSettings::probe_interval, &Make<ProbeCollector>},
-      {"activity", true, &config::TargetSettings::activity_interval, &Make<ActivityCollector>,
-       &ShareConnections},
+      {"probe", true, &config::TargetSettings::probe_interval, &Make<ProbeCollector>, true, true},
+      {"activity", true, &config::TargetSettings::activity_interval, &Make<ActivityCollector>, true,
+       false, &ShareConnections},
       {"database", true, &config::TargetSettings::database_interval, &Make<DatabaseCollector>},
       {"statements", true, &config::TargetSettings::statements_interval, &Make<StatementsCollector>,
-       &ShareStatements},
+       true, false, &ShareStatements},
       // Not shared: reset_val includes a database's own ALTER DATABASE … SET values.
       {"settings", true, &config::TargetSettings::settings_interval, &Make<SettingsCollector>},
       // Reads a file rather than the database; it follows the log at the probe's pace.
       {"log", false, &config::TargetSettings::probe_interval, &Make<LogCollector>},
+      // PgBouncer targets only: pools, clients and stats, at the pace of pg_stat_activity.
+      {"pgbouncer", true, &config::TargetSettings::activity_interval, &Make<PgBouncerCollector>,
+       false, true},
   };
   return table;
 }

@@ -278,7 +278,7 @@ class Reader {
                     const TargetSettings& defaults) const {
     Target target;
     target.settings = defaults;
-    std::vector<std::string> keys = {"name", "dsn", "password_file", "labels"};
+    std::vector<std::string> keys = {"name", "kind", "dsn", "password_file", "labels"};
     keys.insert(keys.end(), SettingKeys().begin(), SettingKeys().end());
     ForEachKey(node, path, keys,
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
@@ -286,6 +286,15 @@ class Reader {
                    target.name = String(value, p);
                    if (!IsTargetName(target.name)) {
                      Fail(value, p, "expected letters, digits, '_', '-' or '.'");
+                   }
+                 } else if (key == "kind") {
+                   const std::string kind = String(value, p);
+                   if (kind == "postgres") {
+                     target.kind = TargetKind::kPostgres;
+                   } else if (kind == "pgbouncer") {
+                     target.kind = TargetKind::kPgBouncer;
+                   } else {
+                     Fail(value, p, "expected postgres or pgbouncer, got '" + kind + "'");
                    }
                  } else if (key == "dsn") {
                    target.dsn = String(value, p);
@@ -662,6 +671,8 @@ std::string ToRedactedYaml(const Config& config) {
   for (const Target& target : config.targets) {
     out << YAML::BeginMap;
     out << YAML::Key << "name" << YAML::Value << target.name;
+    if (target.kind == TargetKind::kPgBouncer)
+      out << YAML::Key << "kind" << YAML::Value << "pgbouncer";
     out << YAML::Key << "dsn" << YAML::Value << pg::RedactDsn(target.dsn);
     if (!target.password_file.empty()) {
       out << YAML::Key << "password_file" << YAML::Value << target.password_file;

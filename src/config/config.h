@@ -53,8 +53,13 @@ struct TargetSettings {
   bool operator==(const TargetSettings&) const = default;
 };
 
+// What a target's DSN reaches: a PostgreSQL server, or the admin console of a PgBouncer
+// (DESIGN §5b), which runs the pgbouncer collector and the probe only.
+enum class TargetKind { kPostgres, kPgBouncer };
+
 struct Target {
   std::string name;
+  TargetKind kind = TargetKind::kPostgres;
   std::string dsn;            // may hold a password; print only through pg::RedactDsn
   std::string password_file;  // path; its content is read at load time into `password`
   std::string password;       // secret: never logged or printed

@@ -161,30 +161,173 @@ json LatencyJson(const collectors::Observations::Probe& probe) {
 
 }  // namespace
 
-json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config) {
-  const collectors::Observations& obs = *input.observations;
-  const auto& conn = obs.connections;
+// Down when unreachable, else degraded when any check warns or is critical, else ok.
+std::string Status(const TargetInput& input, const json& checks) {
+  if (!input.reachable) return "down";
+  for (const auto& check : checks) {
+    const auto& level = check["level"];
+    if (level == "warn" || level == "critical") return "degraded";
+  }
+  return "ok";
+}
+
+json CollectorsJson(const TargetInput& input) {
+  json collectors = json::array();
+  for (const auto& c : input.collectors) {
+    collectors.push_back({{"name", c.name},
+                          {"success", c.ran && c.success},
+                          {"error", c.error.empty() ? json(nullptr) : json(c.error)}});
+  }
+  return collectors;
+}
+
+// The checks of one target and the sentences saying why those not ok are not (DESIGN §6).
+struct Checks {
   json checks = json::array();
   json reasons = json::array();
-  json notes = json::array();
-  // A check, and the sentence that says why it is not ok (DESIGN §6 `reasons`).
-  auto add = [&](json check, const std::string& why) {
+
+  void Add(json check, const std::string& why) {
     const std::string level = check["level"];
     if (level != "ok") {
       reasons.push_back(check["name"].get<std::string>() + " " + level + ": " +
                         (why.empty() ? check.value("detail", std::string()) : why));
     }
     checks.push_back(std::move(check));
-  };
-
-  if (input.reachable) {
-    add({{"name", "reachable"}, {"level", "ok"}}, "");
-  } else {
-    add({{"name", "reachable"},
-         {"level", "critical"},
-         {"detail", obs.last_error.value_or("no successful probe yet")}},
-        "");
   }
+
+  void Reachable(const TargetInput& input, const collectors::Observations& obs) {
+    if (input.reachable) {
+      Add({{"name", "reachable"}, {"level", "ok"}}, "");
+    } else {
+      Add({{"name", "reachable"},
+           {"level", "critical"},
+           {"detail", obs.last_error.value_or("no successful probe yet")}},
+          "");
+    }
+  }
+};
+
+json EvaluatePgBouncer(const TargetInput& input, const config::HealthConfig& config) {
+  const collectors::Observations& obs = *input.observations;
+  const auto& pooler = obs.pooler;
+  Checks checks;
+  checks.Reachable(input, obs);
+  json pools = json::array();
+  const bool known = input.reachable && pooler.known;
+  if (known) {
+    // The worst pool: server connections serving a client against what the pool may open.
+    const collectors::Observations::Pooler::Pool* worst = nullptr;
+    double worst_ratio = -1;
+    double max_wait = 0;
+    const collectors::Observations::Pooler::Pool* longest = nullptr;
+    for (const auto& pool : pooler.pools) {
+      const bool sized = pool.pool_size > 0;
+      const double ratio = sized ? pool.server_active / pool.pool_size : 0;
+      pools.push_back({{"database", pool.database},
+                       {"user", pool.user},
+                       {"client_active", Count(pool.client_active)},
+                       {"client_waiting", Count(pool.client_waiting)},
+                       {"server_active", Count(pool.server_active)},
+                       {"server_idle", Count(pool.server_idle)},
+                       {"server_used", Count(pool.server_used)},
+                       {"pool_size", Count(pool.pool_size)},
+                       {"usage_ratio", sized ? json(Rounded(ratio)) : json(nullptr)},
+                       {"max_wait_seconds", Rounded(pool.max_wait_seconds)}});
+      if (sized && ratio > worst_ratio) {
+        worst_ratio = ratio;
+        worst = &pool;
+      }
+      if (pool.max_wait_seconds >= max_wait) {
+        max_wait = pool.max_wait_seconds;
+        longest = &pool;
+      }
+    }
+    if (worst != nullptr) {
+      const std::string level =
+          Level(worst_ratio, config.connection_usage.warn, config.connection_usage.critical);
+      checks.Add({{"name", "pool_usage"},
+                  {"level", level},
+                  {"value", Rounded(worst_ratio)},
+                  {"warn", config.connection_usage.warn},
+                  {"critical", config.connection_usage.critical},
+                  {"pool", worst->database + "/" + worst->user}},
+                 "pool " + worst->database + "/" + worst->user + " has " +
+                     Format(worst->server_active, 0) + " of " + Format(worst->pool_size, 0) +
+                     " server connections serving clients (" + Format(worst_ratio, 3) + ", > " +
+                     Format(level == "critical" ? config.connection_usage.critical
+                                                : config.connection_usage.warn,
+                            2) +
+                     ")");
+    } else {
+      checks.Add(Unknown("pool_usage", pooler.pools.empty()
+                                           ? "no pool yet (pools open with their first client)"
+                                           : "no pool size: SHOW DATABASES was not readable"),
+                 "");
+    }
+    const bool waiting = max_wait > 1.0;
+    checks.Add({{"name", "clients_waiting"},
+                {"level", waiting ? "warn" : "ok"},
+                {"value_seconds", Rounded(max_wait)}},
+               longest == nullptr ? ""
+                                  : Format(longest->client_waiting, 0) + " clients waiting in " +
+                                        longest->database + "/" + longest->user +
+                                        ", the oldest for " + Format(max_wait, 1) + " s (> 1 s)");
+    if (pooler.clients && pooler.max_clients && *pooler.max_clients > 0) {
+      const double ratio = *pooler.clients / *pooler.max_clients;
+      const std::string level =
+          Level(ratio, config.connection_usage.warn, config.connection_usage.critical);
+      checks.Add({{"name", "client_connections"},
+                  {"level", level},
+                  {"value", Rounded(ratio)},
+                  {"warn", config.connection_usage.warn},
+                  {"critical", config.connection_usage.critical}},
+                 Format(*pooler.clients, 0) + " of max_client_conn " +
+                     Format(*pooler.max_clients, 0) + " client connections (" + Format(ratio, 3) +
+                     ")");
+    } else {
+      checks.Add(Unknown("client_connections",
+                         "SHOW LISTS or SHOW CONFIG was not readable by this account"),
+                 "");
+    }
+  } else {
+    const std::string why =
+        input.reachable ? MissingData(input, "pgbouncer") : "the target is unreachable";
+    for (const char* name : {"pool_usage", "clients_waiting", "client_connections"}) {
+      checks.Add(Unknown(name, why), "");
+    }
+  }
+  json notes = json::array();
+  for (const auto& refused : pooler.unavailable) {
+    notes.push_back("the admin console refused " + refused);
+  }
+  return {
+      {"name", input.name},
+      {"kind", "pgbouncer"},
+      {"status", Status(input, checks.checks)},
+      {"reachable", input.reachable},
+      {"last_error", input.reachable ? json(nullptr) : json(obs.last_error.value_or(""))},
+      {"latency_ms", LatencyJson(obs.probe)},
+      {"clients", known && pooler.clients ? json(Count(*pooler.clients)) : json(nullptr)},
+      {"max_clients",
+       known && pooler.max_clients ? json(Count(*pooler.max_clients)) : json(nullptr)},
+      {"pools", pools},
+      {"checks", checks.checks},
+      {"reasons", checks.reasons},
+      {"notes", notes},
+      {"collectors", CollectorsJson(input)},
+  };
+}
+
+json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config) {
+  if (input.kind == config::TargetKind::kPgBouncer) return EvaluatePgBouncer(input, config);
+  const collectors::Observations& obs = *input.observations;
+  const auto& conn = obs.connections;
+  Checks report;
+  json& checks = report.checks;
+  json& reasons = report.reasons;
+  json notes = json::array();
+  auto add = [&](json check, const std::string& why) { report.Add(std::move(check), why); };
+  report.Reachable(input, obs);
 
   json connections = nullptr;
   if (input.reachable && conn.known && conn.max > 0) {
@@ -338,26 +481,9 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
         ": statement timing is unavailable and the error ratio falls back to rollbacks");
   }
 
-  std::string status = "ok";
-  if (!input.reachable) {
-    status = "down";
-  } else {
-    for (const auto& check : checks) {
-      const auto& level = check["level"];
-      if (level == "warn" || level == "critical") status = "degraded";
-    }
-  }
-
-  json collectors = json::array();
-  for (const auto& c : input.collectors) {
-    collectors.push_back({{"name", c.name},
-                          {"success", c.ran && c.success},
-                          {"error", c.error.empty() ? json(nullptr) : json(c.error)}});
-  }
-
   return {
       {"name", input.name},
-      {"status", status},
+      {"status", Status(input, checks)},
       {"reachable", input.reachable},
       {"server_version", obs.server.known ? json(obs.server.version) : json(nullptr)},
       {"in_recovery", conn.known
@@ -387,7 +513,7 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
       {"checks", checks},
       {"reasons", reasons},
       {"notes", notes},
-      {"collectors", collectors},
+      {"collectors", CollectorsJson(input)},
   };
 }
 

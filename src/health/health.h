@@ -19,6 +19,7 @@ struct CollectorStatus {
 // What /health needs to know about one target, taken from its latest snapshot.
 struct TargetInput {
   std::string name;
+  config::TargetKind kind = config::TargetKind::kPostgres;
   bool reachable = false;
   const collectors::Observations* observations = nullptr;
   std::vector<CollectorStatus> collectors;
@@ -26,7 +27,9 @@ struct TargetInput {
   bool connect_probe_enabled = true;
 };
 
-// One target's entry of the /health report (DESIGN §6): status, facts and checks.
+// One target's entry of the /health report (DESIGN §6): status, facts and checks. A PgBouncer
+// target has its own checks (reachable, pool_usage, clients_waiting, client_connections) and a
+// `pools` array instead of the server's.
 [[nodiscard]] nlohmann::ordered_json EvaluateTarget(const TargetInput& input,
                                                     const config::HealthConfig& config);
 

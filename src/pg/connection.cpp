@@ -140,7 +140,8 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
   std::unique_ptr<Connection> connection(new Connection(
       std::move(conn), options.query_timeout + kQueryGrace, options.stop, options.own_load));
   connection->queued_ = queued;
-  if (options.monitoring_session) {
+  connection->admin_console_ = options.admin_console;
+  if (options.monitoring_session && !options.admin_console) {
     // One statement (not three SETs), so the agent's own load holds it exactly; plain SQL, so
     // it passes through a pooler that refuses startup options.
     const std::string timeout = "'" + std::to_string(options.query_timeout.count()) + "'";
@@ -183,7 +184,8 @@ Rows Connection::Query(std::string_view sql) {
 
 Rows Connection::Send(std::string_view sql) {
   PGconn* conn = conn_.get();
-  const std::string text = std::string(kStatementMarker) + std::string(sql);
+  const std::string text =
+      admin_console_ ? std::string(sql) : std::string(kStatementMarker) + std::string(sql);
   if (PQsendQuery(conn, text.c_str()) == 0) {
     FailBroken(ErrorKind::kQuery, Trimmed(PQerrorMessage(conn)));
   }

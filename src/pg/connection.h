@@ -32,6 +32,9 @@ struct ConnectOptions {
   // The agent's cap on connects in flight; the attempt waits for a slot (its connect_timeout
   // starts once it has one). Optional.
   ConnectSlots* slots = nullptr;
+  // PgBouncer's admin console: it takes SHOW commands only, so no session setup is sent and
+  // statements go without the agent's leading comment.
+  bool admin_console = false;
 };
 
 // One PostgreSQL connection, owned by one thread at a time (a target's worker).
@@ -71,6 +74,7 @@ class Connection final : public Session {
   std::stop_token stop_;
   OwnLoad* own_load_;
   std::chrono::steady_clock::duration queued_{};
+  bool admin_console_ = false;
 };
 
 }  // namespace pgvigil::pg

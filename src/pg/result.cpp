@@ -4,6 +4,13 @@
 
 namespace pgvigil::pg {
 
+std::optional<std::size_t> Rows::FindColumn(std::string_view name) const {
+  for (std::size_t i = 0; i < columns_.size(); ++i) {
+    if (columns_[i] == name) return i;
+  }
+  return std::nullopt;
+}
+
 std::size_t Rows::Column(std::string_view name) const {
   for (std::size_t i = 0; i < columns_.size(); ++i) {
     if (columns_[i] == name) return i;

@@ -41,6 +41,8 @@ class Rows {
 
   // Index of a column by name; throws Error(kQuery) if the query did not return it.
   [[nodiscard]] std::size_t Column(std::string_view name) const;
+  // The column's index, or nullopt where this server version has no such column.
+  [[nodiscard]] std::optional<std::size_t> FindColumn(std::string_view name) const;
 
   [[nodiscard]] const std::optional<std::string>& At(std::size_t row, std::size_t column) const {
     return rows_.at(row).at(column);

@@ -4,6 +4,7 @@ PostgreSQL server that scripts/test.sh starts (PGVIGIL_TEST_* variables)."""
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -299,3 +300,103 @@ class Pool:
             session.stdin.close()
         for session in self.sessions:
             session.wait(timeout=120)
+
+
+class PgBouncer:
+    """Debian's PgBouncer in transaction mode in front of the test server, run as the postgres
+    user on a free port: pgvigil_it pooled with pool_size `pool_size` (no reserve), an admin
+    account pgb_admin and a stats_users account pgb_stats."""
+
+    ADMIN = ("pgb_admin", "admin-pw")
+    STATS = ("pgb_stats", "stats-pw")
+
+    def __init__(self, pool_size=5, max_client_conn=50):
+        self.dir = tempfile.mkdtemp(prefix="pgvigil-pgbouncer-")
+        os.chmod(self.dir, 0o755)
+        self.port = free_port()
+        self.config_path = os.path.join(self.dir, "pgbouncer.ini")
+        with open(os.path.join(self.dir, "userlist.txt"), "w") as f:
+            for user, password in (("it_user", "it-pw"), self.ADMIN, self.STATS):
+                f.write('"%s" "%s"\n' % (user, password))
+        with open(self.config_path, "w") as f:
+            f.write("[databases]\n"
+                    "pgvigil_it = host=%s port=%s dbname=pgvigil_it pool_size=%d\n"
+                    "[pgbouncer]\n"
+                    "listen_addr = 127.0.0.1\nlisten_port = %d\nunix_socket_dir =\n"
+                    "auth_type = scram-sha-256\nauth_file = %s/userlist.txt\n"
+                    "admin_users = %s\nstats_users = %s\n"
+                    "pool_mode = transaction\nmax_client_conn = %d\n"
+                    "default_pool_size = %d\nreserve_pool_size = 0\n"
+                    "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n"
+                    % (HOST, PORT, pool_size, self.port, self.dir, self.ADMIN[0], self.STATS[0],
+                       max_client_conn, pool_size, self.dir, self.dir))
+        for name in os.listdir(self.dir):
+            os.chmod(os.path.join(self.dir, name), 0o644)
+        if os.geteuid() == 0:  # it runs as postgres and writes its log and pid file here
+            shutil.chown(self.dir, "postgres")
+        self.process = None
+        self.start()
+
+    def start(self):
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.process = subprocess.Popen(prefix + ["pgbouncer", self.config_path],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def listening():
+            if self.process.poll() is not None:
+                raise AssertionError("pgbouncer exited with %s" % self.process.returncode)
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_for(listening, 10, what="pgbouncer to listen")
+
+    def stop(self):
+        """Shuts PgBouncer down at once (SIGINT to its own pid: runuser does not pass it on)."""
+        pidfile = os.path.join(self.dir, "pgbouncer.pid")
+        try:
+            with open(pidfile) as f:
+                os.kill(int(f.read().strip()), signal.SIGINT)
+        except (OSError, ValueError):
+            pass
+        if self.process:
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+        def closed():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return False
+            except OSError:
+                return True
+        wait_for(closed, 10, what="pgbouncer to stop listening")
+
+    def dsn(self, account=None):
+        user, password = account or self.ADMIN
+        return "host=127.0.0.1 port=%d dbname=pgbouncer user=%s password=%s" % (
+            self.port, user, password)
+
+    def show(self, command, account=None):
+        """Rows of a SHOW command on the admin console, as dicts."""
+        user, password = account or self.ADMIN
+        env = dict(os.environ, PGPASSWORD=password)
+        out = subprocess.run(["psql", "-X", "-A", "-F", "\t", "-P", "footer=off", "-h",
+                              "127.0.0.1", "-p", str(self.port), "-U", user, "-d", "pgbouncer",
+                              "-c", command], check=True, capture_output=True, text=True,
+                             env=env, timeout=10).stdout.splitlines()
+        header = out[0].split("\t")
+        return [dict(zip(header, line.split("\t"))) for line in out[1:]]
+
+    def client(self, sql):
+        """A client through the pooler running `sql` (one simple query), left running."""
+        env = dict(os.environ, PGPASSWORD="it-pw")
+        return subprocess.Popen(["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(self.port),
+                                 "-U", "it_user", "-d", "pgvigil_it", "-c", sql],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+    def close(self):
+        self.stop()

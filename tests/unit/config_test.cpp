@@ -203,7 +203,7 @@ TEST_F(ConfigFileTest, UnknownCollector) {
   const std::string message =
       ErrorOf(std::string(kTarget) + "defaults:\n  collectors: {probe: true, activty: true}\n");
   EXPECT_THAT(message, HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
-                                 "probe, activity, database, statements, settings, log)"));
+                                 "probe, activity, database, statements, settings, log, pgbouncer)"));
 }
 
 TEST_F(ConfigFileTest, UnreadablePasswordFile) {
@@ -306,6 +306,8 @@ TEST_F(ConfigFileTest, OtherValidation) {
   EXPECT_THAT(ErrorOf("targets:\n  - dsn: \"host=x\"\n"), HasSubstr("every target needs a name"));
   EXPECT_THAT(ErrorOf("targets:\n  - name: a\n    dsn: \"host='x\"\n"),
               HasSubstr("targets[0].dsn: not a libpq connection string"));
+  EXPECT_THAT(ErrorOf(std::string(kTarget) + "    kind: pgpool\n"),
+              HasSubstr("targets[0].kind: expected postgres or pgbouncer, got 'pgpool'"));
   EXPECT_THAT(ErrorOf(std::string(kTarget) + "    labels: {target: x}\n"),
               HasSubstr("label name is used by the agent's own series"));
   EXPECT_THAT(ErrorOf(std::string(kTarget) + "    labels: {\"bad-name\": x}\n"),

@@ -1,0 +1,18 @@
+#pragma once
+
+#include "collectors/collector.h"
+
+namespace pgvigil::collectors {
+
+// PgBouncer's admin console (DESIGN §5b): SHOW POOLS, DATABASES, STATS, CONFIG and LISTS, every
+// column read by name so that PgBouncer 1.18 and later all work, and columns a version lacks are
+// left out rather than invented. SHOW POOLS is what the target is watched for: if the console
+// refuses it the collection fails; a refusal of any other command (an account with less right)
+// leaves its series out and says so in /health.
+class PgBouncerCollector final : public Collector {
+ public:
+  explicit PgBouncerCollector(const config::Target& target);
+  void Collect(CollectContext& context, metrics::FamilySet& out) override;
+};
+
+}  // namespace pgvigil::collectors
