@@ -202,8 +202,9 @@ TEST_F(ConfigFileTest, WarnMustBeBelowCritical) {
 TEST_F(ConfigFileTest, UnknownCollector) {
   const std::string message =
       ErrorOf(std::string(kTarget) + "defaults:\n  collectors: {probe: true, activty: true}\n");
-  EXPECT_THAT(message, HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
-                                 "probe, activity, database, statements, settings, log, pgbouncer)"));
+  EXPECT_THAT(message,
+              HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
+                        "probe, activity, database, statements, settings, log, pgbouncer)"));
 }
 
 TEST_F(ConfigFileTest, UnreadablePasswordFile) {
