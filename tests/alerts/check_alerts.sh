@@ -34,7 +34,8 @@ runbooks = open("../docs/runbooks.md").read()
 contract = ["PostgresDown", "PostgresConnectionUsageHigh", "PostgresConnectionUsageWarning",
             "PostgresErrorRateHigh", "PostgresSlowQueries", "PostgresProbeLatencyHigh",
             "PostgresLockWaiters", "PostgresIdleInTransaction", "PgvigilCollectorFailing",
-            "PostgresMeanQueryTimeHigh"]
+            "PostgresMeanQueryTimeHigh", "PgvigilDown", "PgBouncerDown",
+            "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting", "PgBouncerClientConnectionsHigh"]
 alerts = re.findall(r"^\s*- alert: (\w+)", rules, re.M)
 anchors = {h.lower() for h in re.findall(r"^## (\w+)", runbooks, re.M)}
 problems = [a + ": not in the rules" for a in contract if a not in alerts]
