@@ -75,7 +75,8 @@ def variable(name, label, query):
             "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "sort": 1}
 
 
-def dashboard(uid, title, description, panels):
+def dashboard(uid, title, description, panels, up="pg_up"):
+    """`up`: the series whose targets fill the target variable (pgbouncer_up for PgBouncer)."""
     x = y = 0
     for i, p in enumerate(panels, start=1):
         if x + p["gridPos"]["w"] > 24:
@@ -84,7 +85,8 @@ def dashboard(uid, title, description, panels):
         p["gridPos"].update({"x": x, "y": y})
         x += p["gridPos"]["w"]
     return {
-        "uid": uid, "title": title, "description": description, "tags": ["pgvigil", "postgresql"],
+        "uid": uid, "title": title, "description": description,
+        "tags": ["pgvigil", "pgbouncer" if up == "pgbouncer_up" else "postgresql"],
         "schemaVersion": 39, "version": 1, "editable": True, "graphTooltip": 1,
         "time": {"from": "now-1h", "to": "now"}, "refresh": "30s", "timezone": "",
         "links": [{"title": "pgvigil dashboards", "type": "dashboards", "tags": ["pgvigil"],
@@ -95,7 +97,7 @@ def dashboard(uid, title, description, panels):
              "query": "prometheus", "current": {}, "hide": 0, "refresh": 1},
             variable("job", "Job", "label_values(pgvigil_build_info, job)"),
             variable("instance", "Agent", 'label_values(pgvigil_build_info{job=~"$job"}, instance)'),
-            variable("target", "Target", 'label_values(pg_up{%s}, target)' % A),
+            variable("target", "Target", 'label_values(%s{%s}, target)' % (up, A)),
         ]},
         "panels": panels,
     }
@@ -107,22 +109,39 @@ UP_MAPPINGS = [{"type": "value", "options": {"0": {"text": "DOWN", "color": "red
 OVERVIEW = dashboard("pgvigil-overview", "pgvigil / Overview",
                      "Is PostgreSQL up, how fast does it answer, how close is it to running out "
                      "of connections, and how many requests fail.", [
+    # The first row answers at a glance: up, how full, how many fail, what is slow, how fast.
     panel("Availability", "1 while the last SELECT 1 probe succeeded (pg_up). "
           "PostgresDown fires after a minute at 0.", "none",
-          [("min by (target) (pg_up{%s})" % S, "{{target}}")], kind="stat", width=6,
+          [("min by (target) (pg_up{%s})" % S, "{{target}}")], kind="stat", width=4,
           limits={"mode": "absolute", "steps": [{"color": "red", "value": None},
                                                 {"color": "green", "value": 1}]},
           mappings=UP_MAPPINGS),
+    panel("Connection usage now", "Client backends over the connections ordinary roles may "
+          "open. PostgresConnectionUsageHigh pages above 90%.", "percentunit",
+          [("max by (target) (pg_connections_used{%s}) / max by (target) (pg_connections_max{%s})"
+            % (S, S), "{{target}}")], kind="stat", width=5, min=0, max=1,
+          limits=thresholds((0.75, "orange"), (0.9, "red"))),
+    panel("Error ratio now", "Errors per request over the last rate interval (server log "
+          "errors over statements, else rollbacks). PostgresErrorRateHigh pages above 5%.",
+          "percentunit", [(ERROR_RATIO, "{{target}}")], kind="stat", width=5, min=0,
+          limits=thresholds((0.01, "orange"), (0.05, "red"))),
+    panel("Slow now", "Active queries running longer than slow_query_threshold right now.",
+          "short", [("sum by (target) (pg_stat_activity_slow_queries{%s})" % S, "{{target}}")],
+          kind="stat", width=5, limits=thresholds((1, "orange"))),
+    panel("Probe p95", "95th percentile of the SELECT 1 round trip over the last rate "
+          "interval. PostgresProbeLatencyHigh warns above 500 ms.", "s",
+          [(quantile(0.95, "pg_probe_duration_seconds"), "{{target}}")], kind="stat", width=5,
+          limits=thresholds((0.1, "orange"), (0.5, "red"))),
     panel("Connection usage", "Client backends over the connections ordinary roles may open "
           "(max_connections less reserved slots). PostgresConnectionUsageHigh pages above 90%.",
           "percentunit",
           [("max by (target) (pg_connections_used{%s}) / max by (target) (pg_connections_max{%s})"
-            % (S, S), "{{target}}")], width=9, min=0, max=1,
+            % (S, S), "{{target}}")], width=12, min=0, max=1,
           limits=thresholds((0.75, "orange"), (0.9, "red"))),
     panel("Error ratio", "Errors per request: server log errors over statements executed "
           "where the log collector runs, else the transaction rollback ratio. "
           "PostgresErrorRateHigh pages above 5%.", "percentunit", [(ERROR_RATIO, "{{target}}")],
-          width=9, min=0, limits=thresholds((0.01, "orange"), (0.05, "red"))),
+          width=12, min=0, limits=thresholds((0.01, "orange"), (0.05, "red"))),
     panel("Probe latency", "SELECT 1 round trip on the monitoring connection, quantiles. "
           "PostgresProbeLatencyHigh warns when p95 passes 500 ms.", "s",
           [(quantile(q, "pg_probe_duration_seconds"), "{{target}} p%s" % int(q * 100))
@@ -207,6 +226,16 @@ CONNECTIONS = dashboard("pgvigil-connections", "pgvigil / Connections",
           [("sum by (target, datname) (pg_stat_activity_sessions{%s})" % S, "{{target}} {{datname}}")]),
     panel("By user", "Client backends per role.", "short",
           [("sum by (target, usename) (pg_stat_activity_sessions{%s})" % S, "{{target}} {{usename}}")]),
+    panel("By application", "Client backends per application_name: which application or "
+          "function holds the connections (the top applications_top_n names, the rest as "
+          "\"other\"; empty when the client set none).", "short",
+          [("topk(10, sum by (target, application_name) "
+            "(pg_stat_activity_application_sessions{%s}))" % S, "{{target}} {{application_name}}")]),
+    panel("By application, idle in transaction", "Sessions per application_name holding a "
+          "transaction open while idle: each pins a connection (and, behind PgBouncer in "
+          "transaction mode, a server connection).", "short",
+          [('sum by (target, application_name) (pg_stat_activity_application_sessions{%s, '
+            'state="idle in transaction"})' % S, "{{target}} {{application_name}}")]),
     panel("By state", "Client backends per state; many idle ones often mean a pool sized "
           "larger than the work.", "short",
           [("sum by (target, state) (pg_stat_activity_sessions{%s})" % S, "{{target}} {{state}}")]),
@@ -261,8 +290,61 @@ AGENT = dashboard("pgvigil-agent", "pgvigil / Agent",
             "{{instance}} {{version}} ({{revision}})")], kind="stat"),
 ])
 
+POOL = '{%s, database=~"$database"}' % S
+POOL_USAGE = ('sum by (target, database, user) (pgbouncer_pool_server_connections{%s, '
+              'database=~"$database", state=~"active|active_cancel"}) / on (target, database) '
+              'group_left max by (target, database) (pgbouncer_pool_size%s > 0)' % (S, POOL))
+PGBOUNCER = dashboard("pgvigil-pgbouncer", "pgvigil / PgBouncer",
+                      "PgBouncer in front of PostgreSQL: how full each pool is, who waits, and "
+                      "how close the pooler is to refusing clients.", [
+    panel("Pool usage", "Server connections serving a client over pool_size + reserve_pool, "
+          "per pool (idle and used ones are ready capacity, not use). "
+          "PgBouncerPoolUsageHigh pages above 90%.", "percentunit",
+          [(POOL_USAGE, "{{target}} {{database}}/{{user}}")], min=0, max=1,
+          limits=thresholds((0.7, "orange"), (0.9, "red"))),
+    panel("Waiting clients", "Clients queued for a server connection, per pool.", "short",
+          [('sum by (target, database, user) (pgbouncer_pool_client_connections{%s, '
+            'database=~"$database", state="waiting"})' % S, "{{target}} {{database}}/{{user}}")],
+          limits=thresholds((1, "orange"))),
+    panel("Longest wait", "Age of each pool's oldest waiting client. PgBouncerClientsWaiting "
+          "warns after 2 minutes above 1 s.", "s",
+          [("max by (target, database, user) (pgbouncer_pool_max_wait_seconds%s)" % POOL,
+            "{{target}} {{database}}/{{user}}")], limits=thresholds((1, "orange"))),
+    panel("Server connections by state", "PgBouncer's connections to PostgreSQL: active "
+          "(serving a client), idle, used, tested, login.", "short",
+          [("sum by (target, state) (pgbouncer_pool_server_connections%s)" % POOL,
+            "{{target}} {{state}}")]),
+    panel("Client connections vs max_client_conn", "All client connections over "
+          "max_client_conn; past 100% PgBouncer refuses new clients. "
+          "PgBouncerClientConnectionsHigh pages above 90%.", "percentunit",
+          [("max by (target) (pgbouncer_client_connections{%s}) / max by (target) "
+            "(pgbouncer_config_max_client_connections{%s} > 0)" % (S, S), "{{target}}")],
+          min=0, max=1, limits=thresholds((0.7, "orange"), (0.9, "red"))),
+    panel("Transactions and queries per second", "Pooled transactions and queries per second "
+          "per database (SHOW STATS).", "ops",
+          [("sum by (target, database) (rate(pgbouncer_stats_transactions_total%s%s))"
+            % (POOL, RATE), "{{target}} {{database}} transactions"),
+           ("sum by (target, database) (rate(pgbouncer_stats_queries_total%s%s))"
+            % (POOL, RATE), "{{target}} {{database}} queries")]),
+    panel("Average wait per transaction", "Seconds clients waited for a server connection per "
+          "pooled transaction, per database.", "s",
+          [("sum by (target, database) (rate(pgbouncer_stats_wait_seconds_total%s%s)) / "
+            "(sum by (target, database) (rate(pgbouncer_stats_transactions_total%s%s)) > 0)"
+            % (POOL, RATE, POOL, RATE), "{{target}} {{database}}")]),
+    panel("Pool sizes", "pool_size + reserve_pool of each database entry, and its server "
+          "connections now.", "short",
+          [("max by (target, database) (pgbouncer_pool_size%s)" % POOL,
+            "{{target}} {{database}} size"),
+           ("max by (target, database) (pgbouncer_database_current_connections%s)" % POOL,
+            "{{target}} {{database}} connections")]),
+], up="pgbouncer_up")
+PGBOUNCER["templating"]["list"].append(
+    variable("database", "Database",
+             'label_values(pgbouncer_pool_size{%s, target=~"$target"}, database)' % A))
+
 DASHBOARDS = {"pgvigil-overview.json": OVERVIEW, "pgvigil-queries.json": QUERIES,
-              "pgvigil-connections.json": CONNECTIONS, "pgvigil-agent.json": AGENT}
+              "pgvigil-connections.json": CONNECTIONS, "pgvigil-agent.json": AGENT,
+              "pgvigil-pgbouncer.json": PGBOUNCER}
 
 
 def main():

@@ -45,7 +45,7 @@ def recorded_metrics(rules_text):
 
 def substitute(expr):
     expr = expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
-    return re.sub(r"\$\{?(job|instance|target)\}?", ".*", expr)
+    return re.sub(r"\$\{?(job|instance|target|database)\}?", ".*", expr)
 
 
 def referenced_metrics(expr):

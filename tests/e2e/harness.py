@@ -304,8 +304,9 @@ class Pool:
 
 class PgBouncer:
     """Debian's PgBouncer in transaction mode in front of the test server, run as the postgres
-    user on a free port: pgvigil_it pooled with pool_size `pool_size` (no reserve), an admin
-    account pgb_admin and a stats_users account pgb_stats."""
+    user on a free port: pgvigil_it pooled with pool_size `pool_size` (no reserve), postgres
+    with the default pool size, an admin account pgb_admin and a stats_users account
+    pgb_stats."""
 
     ADMIN = ("pgb_admin", "admin-pw")
     STATS = ("pgb_stats", "stats-pw")
@@ -321,6 +322,7 @@ class PgBouncer:
         with open(self.config_path, "w") as f:
             f.write("[databases]\n"
                     "pgvigil_it = host=%s port=%s dbname=pgvigil_it pool_size=%d\n"
+                    "postgres = host=%s port=%s dbname=postgres\n"
                     "[pgbouncer]\n"
                     "listen_addr = 127.0.0.1\nlisten_port = %d\nunix_socket_dir =\n"
                     "auth_type = scram-sha-256\nauth_file = %s/userlist.txt\n"
@@ -328,7 +330,8 @@ class PgBouncer:
                     "pool_mode = transaction\nmax_client_conn = %d\n"
                     "default_pool_size = %d\nreserve_pool_size = 0\n"
                     "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n"
-                    % (HOST, PORT, pool_size, self.port, self.dir, self.ADMIN[0], self.STATS[0],
+                    % (HOST, PORT, pool_size, HOST, PORT, self.port, self.dir, self.ADMIN[0],
+                       self.STATS[0],
                        max_client_conn, pool_size, self.dir, self.dir))
         for name in os.listdir(self.dir):
             os.chmod(os.path.join(self.dir, name), 0o644)
@@ -391,11 +394,11 @@ class PgBouncer:
         header = out[0].split("\t")
         return [dict(zip(header, line.split("\t"))) for line in out[1:]]
 
-    def client(self, sql):
+    def client(self, sql, dbname="pgvigil_it"):
         """A client through the pooler running `sql` (one simple query), left running."""
         env = dict(os.environ, PGPASSWORD="it-pw")
         return subprocess.Popen(["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(self.port),
-                                 "-U", "it_user", "-d", "pgvigil_it", "-c", sql],
+                                 "-U", "it_user", "-d", dbname, "-c", sql],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
     def close(self):

@@ -2,7 +2,8 @@
 real connection saturation, and a real application (a pool that validates each connection with
 SELECT 1 and wraps its work in transactions) with 8% of its requests failing and then a 1.2 s
 business query, must raise PostgresConnectionUsageHigh, PostgresErrorRateHigh and
-PostgresMeanQueryTimeHigh (pending or firing; the shipped `for:` durations are not shortened),
+PostgresMeanQueryTimeHigh, and a PgBouncer pool saturated by real clients PgBouncerPoolUsageHigh
+(pending or firing; the shipped `for:` durations are not shortened),
 and every dashboard query must return data. A fast scrape and evaluation interval (1 s) keeps
 it short; so does a copy of the rules whose 5-minute rate windows (and the full-window guards)
 are 20 s, the only change made to them (the promtool tests cover the 5-minute forms)."""
@@ -85,9 +86,11 @@ class PrometheusTest(unittest.TestCase):
     def test_alerts_fire_and_dashboards_have_data(self):
         harness.require_environment(self)
         log_path = os.path.join(harness.PGDATA, "log", "postgresql.json")
+        bouncer = harness.PgBouncer(pool_size=2)
         agent = harness.Agent(harness.config(
             [("primary", harness.dsn(), "collectors: {log: true}",
-              "log_source: {path: %s, format: jsonlog}" % log_path)],
+              "log_source: {path: %s, format: jsonlog}" % log_path),
+             ("bouncer", bouncer.dsn(), "kind: pgbouncer")],
             defaults={"database_interval": "1s", "statements_interval": "1s"},
             extra="health:\n  window: %s\n" % WINDOW))
         harness.psql("DROP TABLE IF EXISTS prom_bookings", user="it_user", password="it-pw",
@@ -97,7 +100,7 @@ class PrometheusTest(unittest.TestCase):
                      dbname="pgvigil_it")
         sessions = harness.Sessions()
         stop = threading.Event()
-        sleeper = worker = threading.Thread()
+        sleeper = worker = bounced = threading.Thread()
         background = []
         prometheus = None
         try:
@@ -112,6 +115,21 @@ class PrometheusTest(unittest.TestCase):
             background.append(held)
             sleeper = threading.Thread(target=run_psql, args=("SELECT pg_sleep(170)",))
             sleeper.start()
+            # The PgBouncer pool of pgvigil_it (2 server connections) held by two transactions,
+            # a third client waiting; light traffic through its postgres pool meanwhile.
+            for _ in range(2):
+                background.append(bouncer.client("BEGIN; SELECT pg_sleep(170); COMMIT"))
+            harness.wait_for(lambda: harness.sample(
+                agent.metrics(), "pgbouncer_pool_server_connections", target="bouncer",
+                database="pgvigil_it", state="active") == 2, 20, what="the bouncer's pool full")
+            background.append(bouncer.client("SELECT 1"))
+
+            def through_bouncer():
+                while not stop.is_set():
+                    bouncer.client("SELECT 1", dbname="postgres").wait()
+                    time.sleep(0.5)
+            bounced = threading.Thread(target=through_bouncer)
+            bounced.start()
 
             # A booking application: 8% of its requests hit a unique violation; in its slow
             # phase the business query takes 1.2 s.
@@ -143,10 +161,16 @@ class PrometheusTest(unittest.TestCase):
             used = harness.sample(agent.metrics(), "pg_connections_used")
             sessions.open(int(usable * 0.92) - int(used) + 1)
 
-            wanted = {"PostgresConnectionUsageHigh", "PostgresErrorRateHigh"}
+            wanted = {"PostgresConnectionUsageHigh", "PostgresErrorRateHigh",
+                      "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting"}
             states = harness.wait_for(
                 lambda: (lambda s: s if wanted <= set(s) else None)(prometheus.alert_states()),
-                90, what="both alerts pending or firing")
+                90, what="the four alerts pending or firing")
+            pool_alert = [a for a in prometheus.api("alerts")["alerts"]
+                          if a["labels"]["alertname"] == "PgBouncerPoolUsageHigh"][0]
+            self.assertEqual((pool_alert["labels"]["target"], pool_alert["labels"]["database"],
+                              pool_alert["labels"]["user"]), ("bouncer", "pgvigil_it", "it_user"))
+            self.assertEqual(float(pool_alert["value"]), 1.0)
             for name in wanted:
                 self.assertIn(states[name], ("pending", "firing"))
             # What Prometheus computed is what /health says, and what the test sent: 8%.
@@ -208,15 +232,17 @@ class PrometheusTest(unittest.TestCase):
             for process in background:
                 process.kill()
                 process.wait()
-                process.stdin.close()
+                if process.stdin:
+                    process.stdin.close()
             harness.psql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
                          "WHERE query LIKE '%pg_sleep(170)%' AND pid <> pg_backend_pid()")
-            for thread in (sleeper, worker):
+            for thread in (sleeper, worker, bounced):
                 if thread.is_alive():
                     thread.join(timeout=30)
             if prometheus:
                 prometheus.close()
             agent.close()
+            bouncer.close()
 
 
 if __name__ == "__main__":
