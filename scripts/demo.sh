@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One command to see pgvigil work: installs what is missing, builds, starts a throwaway
 # PostgreSQL with a small pgbench workload (plus an idle-in-transaction session and a slow
-# query now and then), runs the agent against it, and prints the URLs. Ctrl-C stops everything.
+# query now and then) and a PgBouncer in transaction mode in front of it that part of the
+# workload goes through, as named applications; runs the agent against both, and prints the
+# URLs. Ctrl-C stops everything.
 #   scripts/demo.sh [--with-prometheus]   the option also starts Prometheus with the shipped
 #                                         alert rules, scraping the agent every 5 s
 set -euo pipefail
@@ -27,6 +29,8 @@ cleanup() {
   echo
   echo "demo: stopping"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [[ -f "${bouncer_dir:-/nonexistent}/pgbouncer.pid" ]] &&
+    kill -INT "$(cat "$bouncer_dir/pgbouncer.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   pg_cleanup
 }
@@ -64,10 +68,66 @@ pids+=($!)
 pids+=($!)
 unset PGPASSWORD
 
-port=${PGVIGIL_DEMO_PORT:-9432}
-export PGVIGIL_DSN="postgresql://monitor:demo-monitor-pw@127.0.0.1:$PGV_PGPORT/postgres"
-build/pgvigil --web.listen-address="127.0.0.1:$port" &
+# PgBouncer in transaction mode in front of the server (it refuses to run as root): pool_size
+# 4 for the app database, the admin console for the agent as a stats_users account.
+bouncer_dir="$PGV_PGROOT/pgbouncer"
+bouncer_port=$(free_port)
+mkdir -p "$bouncer_dir"
+printf '"app" "demo-app-pw"\n"stats" "demo-stats-pw"\n' >"$bouncer_dir/userlist.txt"
+cat >"$bouncer_dir/pgbouncer.ini" <<INI
+[databases]
+app = host=127.0.0.1 port=$PGV_PGPORT dbname=app pool_size=4
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bouncer_port
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $bouncer_dir/userlist.txt
+stats_users = stats
+pool_mode = transaction
+max_client_conn = 100
+logfile = $bouncer_dir/pgbouncer.log
+pidfile = $bouncer_dir/pgbouncer.pid
+INI
+[[ $(id -u) -eq 0 ]] && chown -R postgres:postgres "$bouncer_dir"
+pg_as_postgres pgbouncer -d "$bouncer_dir/pgbouncer.ini" ||
+  { echo "demo: PgBouncer did not start:" >&2; cat "$bouncer_dir/pgbouncer.log" >&2; exit 1; }
+for _ in $(seq 50); do
+  PGPASSWORD=demo-stats-pw psql -X -q -h 127.0.0.1 -p "$bouncer_port" -U stats pgbouncer \
+    -c "SHOW VERSION" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+# Serverless-style functions through the pooler, each with its own application_name: short
+# transactions, and one that holds its transaction while it "calls an API".
+for fn in checkout-fn search-fn; do
+  (while true; do
+     PGAPPNAME=$fn PGPASSWORD=demo-app-pw psql -X -q -h 127.0.0.1 -p "$bouncer_port" -U app app \
+       -c "SELECT abalance FROM pgbench_accounts WHERE aid = 1 + (random() * 1000)::int" \
+       >/dev/null 2>&1 || true
+     sleep 0.3
+   done) &
+  pids+=($!)
+done
+(while true; do
+   PGAPPNAME=report-fn PGPASSWORD=demo-app-pw psql -X -q -h 127.0.0.1 -p "$bouncer_port" -U app app \
+     -c "BEGIN; SELECT count(*) FROM pgbench_accounts; SELECT pg_sleep(2); COMMIT" \
+     >/dev/null 2>&1 || true
+ done) &
 pids+=($!)
+
+port=${PGVIGIL_DEMO_PORT:-9432}
+config="$PGV_PGROOT/pgvigil.yaml"
+cat >"$config" <<YAML
+targets:
+  - name: primary
+    dsn: "postgresql://monitor:demo-monitor-pw@127.0.0.1:$PGV_PGPORT/postgres"
+  - name: bouncer
+    kind: pgbouncer
+    dsn: "host=127.0.0.1 port=$bouncer_port dbname=pgbouncer user=stats password=demo-stats-pw"
+YAML
+build/pgvigil --config.file="$config" --web.listen-address="127.0.0.1:$port" &
+agent_pid=$!
+pids+=("$agent_pid")
 prometheus_line=""
 if $with_prometheus; then
   prometheus_port=${PGVIGIL_DEMO_PROMETHEUS_PORT:-9090}
@@ -89,11 +149,18 @@ YAML
   pids+=($!)
   prometheus_line="  http://127.0.0.1:$prometheus_port/alerts   Prometheus with pgvigil's alert rules"
 fi
-sleep 1
+for _ in $(seq 50); do
+  curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null 2>&1 && break
+  kill -0 "$agent_pid" 2>/dev/null || { echo "demo: the agent exited; see above" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null ||
+  { echo "demo: the agent does not answer on port $port" >&2; exit 1; }
 cat <<EOT
 
-pgvigil is watching a throwaway PostgreSQL on port $PGV_PGPORT (embedded zero-config mode,
-DSN from PGVIGIL_DSN). Open:
+pgvigil is watching a throwaway PostgreSQL on port $PGV_PGPORT (target "primary") and the
+PgBouncer in front of it on port $bouncer_port (target "bouncer"; applications checkout-fn,
+search-fn and report-fn go through it). Its config: $config. Open:
 
   http://127.0.0.1:$port/           status page
   http://127.0.0.1:$port/metrics    Prometheus metrics

@@ -132,6 +132,8 @@ void PgBouncerCollector::Collect(CollectContext& context, metrics::FamilySet& ou
               pool.max_wait_seconds);
     const auto size = pool_sizes.find(pool.database);
     pool.pool_size = size == pool_sizes.end() ? 0 : size->second;
+    // The admin console's own virtual pool serves no client of the database: not judged.
+    if (pool.database == "pgbouncer" && pool.user == "pgbouncer") continue;
     pooler.pools.push_back(std::move(pool));
   }
 

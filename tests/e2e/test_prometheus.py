@@ -31,7 +31,7 @@ DASHBOARDS = os.path.join(harness.SOURCE_DIR, "dashboards")
 def run_psql(sql, user="it_user", password="it-pw", dbname="pgvigil_it"):
     env = dict(os.environ, PGPASSWORD=password)
     subprocess.run(["psql", "-X", "-q", "-h", harness.HOST, "-p", harness.PORT, "-U", user,
-                    "-d", dbname, "-c", sql], env=env, capture_output=True, timeout=60)
+                    "-d", dbname, "-c", sql], env=env, capture_output=True, timeout=200)
 
 
 WINDOW = "20s"
@@ -163,9 +163,18 @@ class PrometheusTest(unittest.TestCase):
 
             wanted = {"PostgresConnectionUsageHigh", "PostgresErrorRateHigh",
                       "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting"}
-            states = harness.wait_for(
-                lambda: (lambda s: s if wanted <= set(s) else None)(prometheus.alert_states()),
-                90, what="the four alerts pending or firing")
+            seen = {}
+
+            def all_wanted():
+                seen.clear()
+                seen.update(prometheus.alert_states())
+                return dict(seen) if wanted <= set(seen) else None
+            try:
+                states = harness.wait_for(all_wanted, 90, what="the four alerts pending or firing")
+            except AssertionError as e:
+                raise AssertionError("%s; alerts seen: %s; /health: %s" % (
+                    e, seen, [(t["name"], t["reasons"]) for t in
+                              agent.health().json()["targets"]])) from None
             pool_alert = [a for a in prometheus.api("alerts")["alerts"]
                           if a["labels"]["alertname"] == "PgBouncerPoolUsageHigh"][0]
             self.assertEqual((pool_alert["labels"]["target"], pool_alert["labels"]["database"],
