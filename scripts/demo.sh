@@ -25,12 +25,14 @@ cmake --build build -j "$(nproc)" --target pgvigil
 source scripts/lib-postgres.sh
 pids=()
 cleanup() {
-  trap - EXIT INT TERM
+  # A second Ctrl-C (or a signal to the whole process group) must not cut the cleanup short.
+  trap '' INT TERM
+  trap - EXIT
   echo
   echo "demo: stopping"
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   [[ -f "${bouncer_dir:-/nonexistent}/pgbouncer.pid" ]] &&
-    kill -INT "$(cat "$bouncer_dir/pgbouncer.pid")" 2>/dev/null || true
+    kill -TERM "$(cat "$bouncer_dir/pgbouncer.pid")" 2>/dev/null || true
   wait 2>/dev/null || true
   pg_cleanup
 }

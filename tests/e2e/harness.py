@@ -356,11 +356,12 @@ class PgBouncer:
         wait_for(listening, 10, what="pgbouncer to listen")
 
     def stop(self):
-        """Shuts PgBouncer down at once (SIGINT to its own pid: runuser does not pass it on)."""
+        """Shuts PgBouncer down at once (SIGTERM, its immediate shutdown, to its own pid: runuser
+        does not pass signals on)."""
         pidfile = os.path.join(self.dir, "pgbouncer.pid")
         try:
             with open(pidfile) as f:
-                os.kill(int(f.read().strip()), signal.SIGINT)
+                os.kill(int(f.read().strip()), signal.SIGTERM)
         except (OSError, ValueError):
             pass
         if self.process:
