@@ -104,22 +104,19 @@ void PgBouncerCollector::Collect(CollectContext& context, metrics::FamilySet& ou
     pool.database = Text(pools, row, "database");
     pool.user = Text(pools, row, "user");
     const metrics::Labels labels{{"database", pool.database}, {"user", pool.user}};
-    for (const auto& [column, state] : kClientStates) {
-      if (const auto value = Value(pools, row, column)) {
-        metrics::Labels with_state = labels;
-        with_state.push_back({"state", state});
-        out.Gauge("pgbouncer_pool_client_connections", "Client connections of the pool by state.",
-                  with_state, *value);
+    auto by_state = [&](const auto& states, const std::string& metric, const std::string& help) {
+      for (const auto& [column, state] : states) {
+        if (const auto value = Value(pools, row, column)) {
+          metrics::Labels with_state = labels;
+          with_state.push_back({"state", state});
+          out.Gauge(metric, help, with_state, *value);
+        }
       }
-    }
-    for (const auto& [column, state] : kServerStates) {
-      if (const auto value = Value(pools, row, column)) {
-        metrics::Labels with_state = labels;
-        with_state.push_back({"state", state});
-        out.Gauge("pgbouncer_pool_server_connections", "Server connections of the pool by state.",
-                  with_state, *value);
-      }
-    }
+    };
+    by_state(kClientStates, "pgbouncer_pool_client_connections",
+             "Client connections of the pool by state.");
+    by_state(kServerStates, "pgbouncer_pool_server_connections",
+             "Server connections of the pool by state.");
     pool.client_active = Value(pools, row, "cl_active").value_or(0);
     pool.client_waiting = Value(pools, row, "cl_waiting").value_or(0);
     pool.server_active = Value(pools, row, "sv_active").value_or(0) +

@@ -348,12 +348,15 @@ class PgBouncer:
         def listening():
             if self.process.poll() is not None:
                 raise AssertionError("pgbouncer exited with %s" % self.process.returncode)
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                return False
+            return self._listening()
         wait_for(listening, 10, what="pgbouncer to listen")
+
+    def _listening(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+        except OSError:
+            return False
 
     def stop(self):
         """Shuts PgBouncer down at once (SIGTERM, its immediate shutdown, to its own pid: runuser
@@ -370,14 +373,7 @@ class PgBouncer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-        def closed():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return False
-            except OSError:
-                return True
-        wait_for(closed, 10, what="pgbouncer to stop listening")
+        wait_for(lambda: not self._listening(), 10, what="pgbouncer to stop listening")
 
     def dsn(self, account=None):
         user, password = account or self.ADMIN
