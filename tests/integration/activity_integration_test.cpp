@@ -9,6 +9,7 @@
 #include "agent/worker.h"
 #include "collectors/activity.h"
 #include "collectors/probe.h"
+#include "collectors/settings.h"
 #include "metrics_lookup.h"
 #include "test_server.h"
 
@@ -181,6 +182,27 @@ TEST_F(ActivityIntegrationTest, CountsSessionsPerApplicationExactly) {
       "pid <> pg_backend_pid() AND application_name IN ('" +
       search + "', '" + cron + "')");
   EXPECT_GE(*sessions_of("other", "idle"), *truth.Number(0, 0));
+}
+
+TEST(SettingsIntegrationTest, RoleConnectionLimitsAsTheServerHasThem) {
+  auto admin = pg::Connection::Open(Options(TestDsn("postgres", "postgres-pw"), false));
+  (void)admin->Query("DROP ROLE IF EXISTS it_limited");
+  (void)admin->Query("CREATE ROLE it_limited LOGIN CONNECTION LIMIT 7");
+  auto options = Options(MonitorDsn());
+  auto monitor = pg::Connection::Open(options);
+  config::Target target;
+  target.name = "it";
+  Observations observations;
+  pg::OwnLoad own_load;
+  CollectContext context{monitor.get(), target,       options, SteadyClock::now(),
+                         5min,          observations, own_load};
+  metrics::FamilySet out;
+  SettingsCollector(target).Collect(context, out);
+  const auto families = out.Take();
+  (void)admin->Query("DROP ROLE it_limited");
+  EXPECT_EQ(SampleValue(families, "pg_role_connection_limit", {{"usename", "it_limited"}}), 7);
+  // Roles without a limit (-1) have no series.
+  EXPECT_FALSE(SampleValue(families, "pg_role_connection_limit", {{"usename", "it_user"}}));
 }
 
 TEST(ProbeIntegrationTest, ProbeAndConnectProbeAgainstTheServer) {
