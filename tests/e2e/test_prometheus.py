@@ -161,6 +161,19 @@ class PrometheusTest(unittest.TestCase):
             used = harness.sample(agent.metrics(), "pg_connections_used")
             sessions.open(int(usable * 0.92) - int(used) + 1)
 
+            # Other connections come and go meanwhile (the agent's connect probes, PgBouncer
+            # opening a server connection), and a session refused while they were there is
+            # gone: top up, one session at a time, until the agent sees more than 90%.
+            def saturated():
+                samples = agent.metrics()
+                ratio = (harness.sample(samples, "pg_connections_used", target="primary") /
+                         harness.sample(samples, "pg_connections_max", target="primary"))
+                if ratio > 0.9:
+                    return ratio
+                sessions.open(1)
+                return None
+            harness.wait_for(saturated, 30, interval=1.5, what="connection usage above 90%")
+
             wanted = {"PostgresConnectionUsageHigh", "PostgresErrorRateHigh",
                       "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting"}
             seen = {}
