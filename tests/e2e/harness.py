@@ -66,6 +66,16 @@ def psql(sql, user="postgres", password="postgres-pw", dbname="postgres"):
     return out.stdout.strip()
 
 
+def terminate_backends(user="it_user"):
+    """Ends every client backend of `user` and waits until they are gone: a test's sessions
+    (a query still sleeping after its PgBouncer was stopped, a pooled server connection) must
+    not count in the next test's connections or, flushed late, in its transaction counters."""
+    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '%s' "
+         "AND pid <> pg_backend_pid()" % user)
+    wait_for(lambda: psql("SELECT count(*) FROM pg_stat_activity WHERE usename = '%s'" % user)
+             == "0", 15, what="the backends of %s to end" % user)
+
+
 def postmaster_pid():
     with open(os.path.join(PGDATA, "postmaster.pid")) as f:
         return int(f.readline())

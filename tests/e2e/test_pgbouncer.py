@@ -26,6 +26,7 @@ class PgBouncerTest(unittest.TestCase):
             client.kill()
             client.wait()
         self.bouncer.close()
+        harness.terminate_backends("it_user")
 
     def pool_sample(self, agent, name, **labels):
         return harness.sample(agent.metrics(), name, target="bouncer", database="pgvigil_it",

@@ -265,6 +265,7 @@ class PrometheusTest(unittest.TestCase):
                 prometheus.close()
             agent.close()
             bouncer.close()
+            harness.terminate_backends("it_user")
 
 
 if __name__ == "__main__":
