@@ -20,7 +20,7 @@ namespace pgvigil::agent {
 // counters, their history) is kept once too. The worker that finds it due runs it on its own
 // session; the others take its result.
 struct SharedCollector {
-  std::timed_mutex mutex;  // held for a run; guards everything below
+  std::mutex mutex;  // held for a run; guards everything below
   std::unique_ptr<collectors::Collector> collector;
   collectors::Observations observations;  // what its runs observed
   // Start of the last successful run; a failed run leaves it, so the next target tries itself.
