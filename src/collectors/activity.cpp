@@ -46,13 +46,16 @@ template <typename Sessions>
 std::vector<Observations::Connections::Application> TopApplications(
     const std::map<std::string, Sessions>& applications) {
   std::vector<Observations::Connections::Application> top;
-  for (const auto& [name, sessions] : applications) {
-    const auto state_count = [&](const char* wanted) {
-      const auto it = sessions.by_state.find(wanted);
-      return it == sessions.by_state.end() ? 0.0 : it->second;
+  for (const auto& application : applications) {
+    const std::string& name = application.first;
+    const auto& by_state = application.second.by_state;
+    const double total = application.second.total;
+    const auto state_count = [&by_state](const char* wanted) {
+      const auto it = by_state.find(wanted);
+      return it == by_state.end() ? 0.0 : it->second;
     };
     top.push_back(
-        {name, sessions.total, state_count("active"),
+        {name, total, state_count("active"),
          state_count("idle in transaction") + state_count("idle in transaction (aborted)")});
   }
   std::sort(top.begin(), top.end(), [](const auto& a, const auto& b) {
