@@ -269,16 +269,18 @@ class ErrorRateTest(unittest.TestCase):
             harness.wait_for(lambda: collector_ok(agent, "database"), 10, what="database")
             time.sleep(1.2)
             run_script("BEGIN; SELECT 1; ROLLBACK;\n" * 3 + "BEGIN; SELECT 1; COMMIT;\n" * 7)
+            # 3 rollbacks in at least 10 transactions (autovacuum and new backends commit too):
+            # the ratio must settle in (0, 0.3]. A backend may flush its counters in two parts
+            # (PostgreSQL 15+ flushes at most once a second, then at exit), so a poll between
+            # the two sees part of the workload; the test waits for the window holding all of it.
             target = harness.wait_for(
                 lambda: (lambda t: t if t["errors"]["rollback_ratio"] and
-                         t["errors"]["rollback_ratio"] > 0 else None)(
-                    agent.health().json()["targets"][0]), 10, what="a rollback ratio")
+                         0 < t["errors"]["rollback_ratio"] <= 0.3 else None)(
+                    agent.health().json()["targets"][0]), 10,
+                what="a rollback ratio of 3 in at least 10 transactions")
             self.assertEqual(target["errors"]["error_ratio_source"], "rollbacks")
             checks = {c["name"]: c for c in target["checks"]}
             self.assertEqual(checks["error_ratio"]["source"], "rollbacks")
-            # 3 rollbacks in at least 10 transactions: autovacuum and new backends commit too.
-            self.assertLessEqual(target["errors"]["rollback_ratio"], 0.3)
-            self.assertGreater(target["errors"]["rollback_ratio"], 0)
             self.assertEqual(target["errors"]["deadlocks"], 0)
         finally:
             agent.close()
