@@ -39,8 +39,12 @@ int main(int argc, char** argv) {
                  "HOST:PORT to serve /metrics and /health on (default :9432)");
   app.add_option("--log.level", overrides.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
-  app.add_option("--log.format", overrides.log_format, "text or json")
-      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log.format", overrides.log_format,
+                 "logfmt or json (one line per record; text is an alias of logfmt)")
+      ->check(CLI::IsMember({"logfmt", "json", "text"}));
+  app.add_option("--web.config.file", overrides.web_config_file,
+                 "TLS and basic auth, in the format of Prometheus' web-config.yml (wins over "
+                 "web.config_file)");
   std::string shard;
   app.add_option("--targets.shard", shard,
                  "I/N: watch only shard I (0 to N-1) of N agents sharing the config (a "
@@ -56,7 +60,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kUsageError;
   }
   if (version) {
-    std::cout << "pgvigil " << pgvigil::kVersion << " (revision " << pgvigil::kRevision << ")\n";
+    std::cout << pgvigil::VersionText();
     return 0;
   }
 

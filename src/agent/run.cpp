@@ -25,7 +25,8 @@ constexpr std::chrono::seconds kTargetFilesPoll{2};
 void Overrides::ApplyTo(config::Config& config) const {
   if (listen_address) config.web.listen_address = *listen_address;
   if (log_level) config.log.level = *log_level;
-  if (log_format) config.log.format = *log_format;
+  if (log_format) config.log.format = config::LogFormat(*log_format);
+  if (web_config_file) config.web.config_file = *web_config_file;
   if (shard) {
     std::erase_if(config.targets, [&](const config::Target& target) {
       return !config::InShard(target.name, shard->index, shard->count);

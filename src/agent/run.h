@@ -12,6 +12,7 @@ struct Overrides {
   std::optional<std::string> listen_address;
   std::optional<std::string> log_level;
   std::optional<std::string> log_format;
+  std::optional<std::string> web_config_file;
   struct Shard {
     unsigned index = 0;
     unsigned count = 1;

@@ -5,7 +5,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -405,7 +407,8 @@ class Reader {
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (key == "level")
                    log.level = OneOf(value, p, {"debug", "info", "warn", "error"});
-                 if (key == "format") log.format = OneOf(value, p, {"text", "json"});
+                 if (key == "format")
+                   log.format = LogFormat(OneOf(value, p, {"logfmt", "text", "json"}));
                });
   }
 
@@ -531,15 +534,32 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
   out << YAML::EndMap;
 }
 
+// yaml-cpp prints doubles with 17 digits (0.7 as 0.69999999999999996); the shortest text that
+// reads back as the same double is what the operator wrote.
+template <typename T>
+void EmitNumber(YAML::Emitter& out, const T& value) {
+  if constexpr (std::is_floating_point_v<T>) {
+    std::array<char, 32> text{};
+    const auto [end, error] = std::to_chars(text.data(), text.data() + text.size(), value);
+    out << std::string(text.data(), error == std::errc() ? end : text.data());
+  } else {
+    out << value;
+  }
+}
+
 template <typename T>
 void EmitThresholds(YAML::Emitter& out, const char* name, const T& warn, const T& critical) {
   out << YAML::Key << name << YAML::Value << YAML::Flow << YAML::BeginMap;
-  out << YAML::Key << "warn" << YAML::Value << warn;
-  out << YAML::Key << "critical" << YAML::Value << critical;
+  out << YAML::Key << "warn" << YAML::Value;
+  EmitNumber(out, warn);
+  out << YAML::Key << "critical" << YAML::Value;
+  EmitNumber(out, critical);
   out << YAML::EndMap;
 }
 
 }  // namespace
+
+std::string LogFormat(const std::string& name) { return name == "text" ? "logfmt" : name; }
 
 std::vector<std::string> DefaultHousekeepingStatements() {
   return {"SELECT 1",  "BEGIN *",      "START TRANSACTION *", "COMMIT *", "END *",   "ROLLBACK *",

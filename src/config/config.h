@@ -102,7 +102,7 @@ struct WebSettings {
 
 struct LogSettings {
   std::string level = "info";
-  std::string format = "text";
+  std::string format = "logfmt";  // or "json"
 
   bool operator==(const LogSettings&) const = default;
 };
@@ -153,6 +153,10 @@ struct ListenAddress {
   int port = 0;
 };
 [[nodiscard]] ListenAddress ParseListenAddress(const std::string& address);
+
+// The log format a --log.format or log.format value names: "logfmt" (the Prometheus exporters'
+// name; "text" is accepted as an alias) or "json".
+[[nodiscard]] std::string LogFormat(const std::string& name);
 
 // Longer durations are refused: they would overflow the clocks they are added to.
 inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);

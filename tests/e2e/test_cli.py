@@ -1,5 +1,6 @@
 """The command line: --version, --check-config, --once, zero-config mode and exit codes."""
 
+import json
 import os
 import subprocess
 import tempfile
@@ -27,7 +28,51 @@ class CliTest(unittest.TestCase):
     def test_version(self):
         r = run(["--version"])
         self.assertEqual(r.returncode, 0)
-        self.assertRegex(r.stdout, r"^pgvigil \d+\.\d+\.\d+ \(revision \S+\)")
+        # The Prometheus tools' form, with the revision the source was built from.
+        lines = r.stdout.splitlines()
+        self.assertRegex(lines[0], r"^pgvigil, version \d+\.\d+\.\d+ \(branch: \S+, "
+                                   r"revision: [0-9a-f]{7,40}\)$")
+        self.assertEqual([line.split(":")[0].strip() for line in lines[1:]],
+                         ["build date", "compiler", "platform"])
+        git = subprocess.run(["git", "-C", harness.SOURCE_DIR, "rev-parse", "HEAD"],
+                             capture_output=True, text=True)
+        if git.returncode == 0:
+            revision = lines[0].split("revision: ")[1].rstrip(")")
+            self.assertTrue(git.stdout.startswith(revision), (revision, git.stdout))
+
+    def test_log_format_logfmt_keeps_libpq_errors_on_one_line(self):
+        path = write(harness.config([("down", "host=127.0.0.1 port=1 user=monitor")]))
+        for flag in ("--log.format=logfmt", "--log.format=text"):
+            with self.subTest(flag):
+                r = run(["--config.file=" + path, "--once", flag])
+                self.assertEqual(r.returncode, 1)
+                lines = r.stderr.splitlines()
+                self.assertTrue(lines)
+                for line in lines:
+                    self.assertRegex(line, r"^ts=\S+ level=\w+ msg=")
+                # libpq's "Is the server running…" line is part of its record.
+                self.assertTrue(any("Connection refused\\n" in line for line in lines), lines)
+        r = run(["--config.file=" + path, "--once", "--log.format=json"])
+        for line in r.stderr.splitlines():
+            self.assertIn("msg", json.loads(line))
+        self.assertEqual(run(["--log.format=plain", "--check-config"]).returncode, 2)
+
+    def test_web_config_file_flag(self):
+        missing = run(["--web.config.file=/nonexistent/web.yml", "--check-config"])
+        self.assertEqual(missing.returncode, 2)
+        self.assertIn("/nonexistent/web.yml", missing.stderr)
+        bad_hash = write("basic_auth_users:\n  prometheus: 'not-a-bcrypt-hash'\n")
+        r = run(["--web.config.file=" + bad_hash, "--check-config"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(bad_hash, r.stderr)
+
+    def test_check_config_prints_numbers_as_written(self):
+        path = write(harness.config([("a", harness.dsn())]) +
+                     "health:\n  connection_usage: {warn: 0.7, critical: 0.9}\n")
+        r = run(["--config.file=" + path, "--check-config"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("connection_usage: {warn: 0.7, critical: 0.9}", r.stdout)
+        self.assertNotIn("0.69999", r.stdout)
 
     def test_unknown_flag_is_a_usage_error(self):
         r = run(["--no-such-flag"])

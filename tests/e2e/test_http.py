@@ -290,9 +290,10 @@ class WebConfigTest(unittest.TestCase):
         port = harness.free_port()
         path = os.path.join(directory, "e2e-web-agent.yaml")
         with open(path, "w") as f:
-            f.write(harness.config([("primary", harness.dsn())],
-                                   extra="web:\n  config_file: %s\n" % web_config))
+            f.write(harness.config([("primary", harness.dsn())]))
+        # --web.config.file, as the Prometheus exporters take it (test_hostile uses the key).
         agent = subprocess.Popen([harness.BINARY, "--config.file=" + path,
+                                  "--web.config.file=" + web_config,
                                   "--web.listen-address=127.0.0.1:%d" % port],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -131,6 +131,13 @@ TEST_F(ConfigFileTest, DefaultsMatchTheDesign) {
   EXPECT_DOUBLE_EQ(config.health.connection_usage.warn, 0.70);
   EXPECT_DOUBLE_EQ(config.health.connection_usage.critical, 0.90);
   EXPECT_DOUBLE_EQ(config.health.error_ratio.critical, 0.05);
+  EXPECT_EQ(config.log.format, "logfmt");
+}
+
+TEST_F(ConfigFileTest, LogFormatTextIsTheLogfmtAlias) {
+  const Config config =
+      LoadFile(Write("text.yaml", std::string("log: {format: text}\n") + kTarget));
+  EXPECT_EQ(config.log.format, "logfmt");
 }
 
 TEST_F(ConfigFileTest, ExpandsEnvironmentVariables) {
