@@ -71,7 +71,7 @@ def panel(title, description, unit, exprs, kind="timeseries", limits=None, width
 def variable(name, label, query):
     return {"name": name, "label": label, "type": "query", "datasource": DS,
             "query": {"query": query, "refId": name}, "definition": query, "refresh": 2,
-            "multi": True, "includeAll": True, "allValue": ".*",
+            "multi": True, "includeAll": True, "allValue": ".+",
             "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "sort": 1}
 
 
@@ -84,7 +84,17 @@ def dashboard(uid, title, description, panels, up="pg_up"):
         p["id"] = i
         p["gridPos"].update({"x": x, "y": y})
         x += p["gridPos"]["w"]
+    panel_types = sorted({p["type"] for p in panels if p["type"] != "row"})
     return {
+        # What Grafana's "Import dashboard" reads: the data-source picker (DS_PROMETHEUS, which
+        # becomes the datasource variable's value) and the plugins the dashboard needs.
+        "__inputs": [{"name": "DS_PROMETHEUS", "label": "Prometheus", "type": "datasource",
+                      "pluginId": "prometheus", "pluginName": "Prometheus",
+                      "description": "The Prometheus that scrapes pgvigil"}],
+        "__requires": [{"type": "grafana", "id": "grafana", "name": "Grafana", "version": "10.3.0"},
+                       {"type": "datasource", "id": "prometheus", "name": "Prometheus",
+                        "version": "1.0.0"}] +
+                      [{"type": "panel", "id": t, "name": t, "version": ""} for t in panel_types],
         "uid": uid, "title": title, "description": description,
         "tags": ["pgvigil", "pgbouncer" if up == "pgbouncer_up" else "postgresql"],
         "schemaVersion": 39, "version": 1, "editable": True, "graphTooltip": 1,
@@ -93,10 +103,13 @@ def dashboard(uid, title, description, panels, up="pg_up"):
                    "asDropdown": True}],
         "annotations": {"list": []},
         "templating": {"list": [
+            # Imported through the UI, the picked data source replaces ${DS_PROMETHEUS};
+            # provisioned, the value names no data source and Grafana selects its default.
             {"name": "datasource", "label": "Data source", "type": "datasource",
-             "query": "prometheus", "current": {}, "hide": 0, "refresh": 1},
+             "query": "prometheus", "hide": 0, "refresh": 1,
+             "current": {"selected": True, "text": "${DS_PROMETHEUS}", "value": "${DS_PROMETHEUS}"}},
             variable("job", "Job", "label_values(pgvigil_build_info, job)"),
-            variable("instance", "Agent", 'label_values(pgvigil_build_info{job=~"$job"}, instance)'),
+            variable("instance", "Instance", 'label_values(pgvigil_build_info{job=~"$job"}, instance)'),
             variable("target", "Target", 'label_values(%s{%s}, target)' % (up, A)),
         ]},
         "panels": panels,

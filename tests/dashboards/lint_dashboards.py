@@ -45,7 +45,7 @@ def recorded_metrics(rules_text):
 
 def substitute(expr):
     expr = expr.replace("$__rate_interval", "5m").replace("$__interval", "1m")
-    return re.sub(r"\$\{?(job|instance|target|database)\}?", ".*", expr)
+    return re.sub(r"\$\{?(job|instance|target|database)\}?", ".+", expr)
 
 
 def referenced_metrics(expr):
@@ -81,8 +81,15 @@ def lint(directory, rules_text, metrics_text):
             v = variables.get(var)
             if not v or v.get("type") != "query" or not v.get("multi") or not v.get("includeAll"):
                 problems.append("%s: variable %s missing, or not multi-select with All" % (where, var))
-            elif v.get("datasource", {}).get("uid") != "${datasource}":
+                continue
+            if v.get("datasource", {}).get("uid") != "${datasource}":
                 problems.append("%s: variable %s does not use ${datasource}" % (where, var))
+            # Grafana's dashboard linter: All is ".+" and the label is the name, title-cased.
+            if v.get("allValue") != ".+":
+                problems.append("%s: variable %s allValue %r, not '.+'" % (where, var, v.get("allValue")))
+            if v.get("label") != var.title():
+                problems.append("%s: variable %s labelled %r, not %r" % (where, var, v.get("label"), var.title()))
+        problems += import_problems(where, board)
         text = json.dumps(board)
         for uid in re.findall(r'"uid": "([^"]*)"', text):
             if uid not in ("${datasource}", board.get("uid")):
@@ -130,6 +137,31 @@ def lint(directory, rules_text, metrics_text):
                     problems.append("%s: variable %s uses %s, not exported" % (name, var, metric))
     problems += parse_problems(queries)
     return problems, checked
+
+
+def import_problems(where, board):
+    """What Grafana's UI import needs: a data-source input that the datasource variable takes,
+    every ${DS_…} reference declared, and the plugins listed in __requires."""
+    problems = []
+    inputs = {i.get("name"): i for i in board.get("__inputs", [])}
+    prometheus = [name for name, i in inputs.items()
+                  if i.get("type") == "datasource" and i.get("pluginId") == "prometheus"]
+    if len(prometheus) != 1:
+        problems.append("%s: __inputs needs exactly one prometheus data-source input, has %r"
+                        % (where, prometheus))
+    variables = {v["name"]: v for v in board.get("templating", {}).get("list", [])}
+    current = variables.get("datasource", {}).get("current", {}).get("value")
+    if prometheus and current != "${%s}" % prometheus[0]:
+        problems.append("%s: the datasource variable does not take the imported data source "
+                        "(current value %r)" % (where, current))
+    for name in sorted(set(re.findall(r"\$\{(DS_[A-Z0-9_]+)\}", json.dumps(board))) - set(inputs)):
+        problems.append("%s: ${%s} is not declared in __inputs" % (where, name))
+    required = {(r.get("type"), r.get("id")) for r in board.get("__requires", [])}
+    for need in [("grafana", "grafana"), ("datasource", "prometheus")] + [
+            ("panel", p.get("type")) for p in board.get("panels", []) if p.get("type") != "row"]:
+        if need not in required:
+            problems.append("%s: __requires does not list %s %s" % (where, need[0], need[1]))
+    return problems
 
 
 def parse_problems(queries):
