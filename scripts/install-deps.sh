@@ -9,6 +9,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev
   postgresql postgresql-contrib pgbouncer prometheus prometheus-alertmanager
   curl python3 procps iproute2 openssl clang-format
+  # the Debian package: man page, lint, systemd-analyze for the unit
+  help2man lintian systemd
 )
 # npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm
 # is fine as it is.

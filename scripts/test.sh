@@ -79,7 +79,7 @@ if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]
   done
   pg_start_test_server
   echo "test.sh: ASan+UBSan: unit, integration and end-to-end tests against PostgreSQL $primary"
-  ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900 -E 'e2e.test_prometheus'
+  ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900 -E 'e2e.test_prometheus|package\.'
   echo "test.sh: TSan: unit tests and the concurrency tests"
   ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -L unit
   ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -R 'e2e.test_hostile'
