@@ -2,7 +2,7 @@
 # exporter included), builds the agent, loads the throwaway-server helpers, and on exit stops
 # every process in bench_pids and removes every directory in bench_dirs, then the server.
 scripts/install-deps.sh --bench
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "$(nproc)" --target pgvigil >/dev/null
 
 # shellcheck source=scripts/lib-postgres.sh

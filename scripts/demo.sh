@@ -17,8 +17,28 @@ done
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+port=${PGVIGIL_DEMO_PORT:-9432}
+prometheus_port=${PGVIGIL_DEMO_PROMETHEUS_PORT:-9090}
+# A port someone else holds would leave the demo printing URLs that answer with their service.
+port_taken() { python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null && return 1 || return 0; }
+if port_taken "$port"; then
+  echo "demo: port $port is in use; choose another with PGVIGIL_DEMO_PORT=<port>" >&2
+  exit 1
+fi
+if $with_prometheus && port_taken "$prometheus_port"; then
+  echo "demo: port $prometheus_port is in use; choose another with PGVIGIL_DEMO_PROMETHEUS_PORT=<port>" >&2
+  exit 1
+fi
+
 scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+if [[ ! -x build/pgvigil ]]; then
+  # A clean Release build of the agent costs about 70 CPU-seconds on the reference machine
+  # (docs/benchmarks.md), spread over this machine's cores.
+  build_core_seconds=70
+  minutes=$(( (build_core_seconds + 60 * $(nproc) - 1) / (60 * $(nproc)) ))
+  echo "demo: building pgvigil (about $minutes minute(s) on a first run with $(nproc) core(s); seconds afterwards)"
+fi
 cmake --build build -j "$(nproc)" --target pgvigil
 
 # shellcheck source=scripts/lib-postgres.sh
@@ -49,23 +69,27 @@ export PGPASSWORD=demo-app-pw
 "$PGV_PGBIN/pgbench" -i -q -s 2 -h 127.0.0.1 -p "$PGV_PGPORT" -U app app >/dev/null 2>&1
 
 # Steady traffic from a small pool, as a web backend would send it.
-"$PGV_PGBIN/pgbench" -n -c 4 -j 2 -T 86400 -R 50 -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
-  >/dev/null 2>&1 &
+PGAPPNAME=web-backend "$PGV_PGBIN/pgbench" -n -c 4 -j 2 -T 86400 -R 50 -h 127.0.0.1 \
+  -p "$PGV_PGPORT" -U app app >/dev/null 2>&1 &
 pids+=($!)
-# A few failing requests (a duplicate key, as a retried insert gets), so the error ratio has
-# something to show.
+# A few failing requests (a duplicate key, as a retried insert gets, and now and then a bad
+# cast), so errors by SQLSTATE, the error ratio and the recent errors have something to show.
 (while true; do
-   psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
+   PGAPPNAME=orders-worker psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
      -c "INSERT INTO pgbench_branches (bid, bbalance) VALUES (1, 0)" >/dev/null 2>&1 || true
+   (( RANDOM % 5 == 0 )) &&
+     { PGAPPNAME=orders-worker psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
+         -c "SELECT 'n/a'::int" >/dev/null 2>&1 || true; }
    sleep 2
  done) &
 pids+=($!)
-# A forgotten transaction, and a slow query every half minute.
+# A forgotten transaction, and one slow statement every half minute.
 (while true; do
    printf 'BEGIN;\nSELECT 1;\n\\! sleep 25\nCOMMIT;\n' |
-     psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app >/dev/null 2>&1 || true
-   psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app -c "SELECT pg_sleep(3)" \
-     >/dev/null 2>&1 || true
+     PGAPPNAME=admin-console psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
+       >/dev/null 2>&1 || true
+   PGAPPNAME=nightly-report psql -X -q -h 127.0.0.1 -p "$PGV_PGPORT" -U app app \
+     -c "SELECT count(*), pg_sleep(3) FROM pgbench_accounts" >/dev/null 2>&1 || true
  done) &
 pids+=($!)
 unset PGPASSWORD
@@ -117,12 +141,15 @@ done
  done) &
 pids+=($!)
 
-port=${PGVIGIL_DEMO_PORT:-9432}
 config="$PGV_PGROOT/pgvigil.yaml"
+# The log collector follows the server's jsonlog file: errors by SQLSTATE, the error ratio
+# from the log, and the recent errors in /health.
 cat >"$config" <<YAML
 targets:
   - name: primary
     dsn: "postgresql://monitor:demo-monitor-pw@127.0.0.1:$PGV_PGPORT/postgres"
+    collectors: {log: true}
+    log_source: {path: $PGV_PGDATA/log/postgresql.json, format: jsonlog}
   - name: bouncer
     kind: pgbouncer
     dsn: "host=127.0.0.1 port=$bouncer_port dbname=pgbouncer user=stats password=demo-stats-pw"
@@ -132,7 +159,6 @@ agent_pid=$!
 pids+=("$agent_pid")
 prometheus_line=""
 if $with_prometheus; then
-  prometheus_port=${PGVIGIL_DEMO_PROMETHEUS_PORT:-9090}
   mkdir -p "$PGV_PGROOT/prometheus"
   cat >"$PGV_PGROOT/prometheus/prometheus.yml" <<YAML
 global:
@@ -148,8 +174,22 @@ YAML
   prometheus --config.file="$PGV_PGROOT/prometheus/prometheus.yml" \
     --storage.tsdb.path="$PGV_PGROOT/prometheus/data" \
     --web.listen-address="127.0.0.1:$prometheus_port" >"$PGV_PGROOT/prometheus/log" 2>&1 &
-  pids+=($!)
-  prometheus_line="  http://127.0.0.1:$prometheus_port/alerts   Prometheus with pgvigil's alert rules"
+  prometheus_pid=$!
+  pids+=("$prometheus_pid")
+  for _ in $(seq 100); do
+    curl -fsS "http://127.0.0.1:$prometheus_port/-/ready" >/dev/null 2>&1 && break
+    kill -0 "$prometheus_pid" 2>/dev/null ||
+      { echo "demo: Prometheus exited:" >&2; tail -5 "$PGV_PGROOT/prometheus/log" >&2; exit 1; }
+    sleep 0.2
+  done
+  curl -fsS "http://127.0.0.1:$prometheus_port/-/ready" >/dev/null ||
+    { echo "demo: Prometheus is not ready on port $prometheus_port" >&2; exit 1; }
+  # Builds without the React UI (Debian's 2.42) serve only the classic pages.
+  alerts_page=/alerts
+  curl -fsS "http://127.0.0.1:$prometheus_port/alerts" >/dev/null 2>&1 || alerts_page=/classic/alerts
+  curl -fsS "http://127.0.0.1:$prometheus_port$alerts_page" >/dev/null ||
+    { echo "demo: Prometheus serves no alerts page on port $prometheus_port" >&2; exit 1; }
+  prometheus_line="  http://127.0.0.1:$prometheus_port$alerts_page   Prometheus with pgvigil's alert rules"
 fi
 for _ in $(seq 50); do
   curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null 2>&1 && break
@@ -158,11 +198,25 @@ for _ in $(seq 50); do
 done
 curl -fsS "http://127.0.0.1:$port/health/live" >/dev/null ||
   { echo "demo: the agent does not answer on port $port" >&2; exit 1; }
+for pid in "${pids[@]}"; do
+  kill -0 "$pid" 2>/dev/null || { echo "demo: part of the workload (pid $pid) exited" >&2; exit 1; }
+done
+# The headline numbers need the log collector: say so now if it cannot read the server's log.
+for _ in $(seq 50); do
+  curl -fsS "http://127.0.0.1:$port/metrics" 2>/dev/null |
+    grep -q '^pgvigil_collector_success{target="primary",collector="log"} 1$' && break
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/metrics" |
+  grep -q '^pgvigil_collector_success{target="primary",collector="log"} 1$' ||
+  { echo "demo: the log collector cannot read $PGV_PGDATA/log/postgresql.json" >&2; exit 1; }
 cat <<EOT
 
 pgvigil is watching a throwaway PostgreSQL on port $PGV_PGPORT (target "primary") and the
-PgBouncer in front of it on port $bouncer_port (target "bouncer"; applications checkout-fn,
-search-fn and report-fn go through it). Its config: $config. Open:
+PgBouncer in front of it on port $bouncer_port (target "bouncer"). Applications web-backend,
+orders-worker (failing now and then), admin-console (idle in transaction) and nightly-report
+(a slow statement) connect directly; checkout-fn, search-fn and report-fn go through PgBouncer.
+The agent's config: $config. Open:
 
   http://127.0.0.1:$port/           status page
   http://127.0.0.1:$port/metrics    Prometheus metrics

