@@ -10,11 +10,12 @@ FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake pkg-config git \
       libpq-dev prometheus-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libyaml-cpp-dev \
-      libspdlog-dev nlohmann-json3-dev libcli11-dev libcrypt-dev help2man file dpkg-dev \
+      libspdlog-dev nlohmann-json3-dev libcli11-dev libcrypt-dev help2man file dpkg-dev npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# PGVIGIL_REVISION names the commit when the build context has no .git.
+# PGVIGIL_REVISION names the commit when the build context has no .git. The build fetches the
+# status page's chart library (uplot) from the npm registry.
 ARG PGVIGIL_REVISION=""
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPGVIGIL_BUILD_TESTS=OFF \
  && cmake --build /build -j "$(nproc)" --target package

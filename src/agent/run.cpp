@@ -73,7 +73,7 @@ int Run(const config::Config& initial, const Overrides& overrides) {
       [&agent](const std::optional<std::string>& target) { return agent.Health(target); },
       [&agent] { return agent.Live(); },
       [&agent] { return agent.Ready(); },
-      [&agent] { return agent.Index(); },
+      [&agent](const std::string& target) { return agent.HistoryOf(target); },
   };
   http::Server server(routes, web);
   int port = 0;

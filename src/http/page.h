@@ -2,6 +2,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace pgvigil::http {
 
@@ -20,6 +21,7 @@ struct Page {
   std::string body;
   // When set, `body` is this encoding of the content (gzip), sent with Content-Encoding.
   std::string content_encoding;
+  std::vector<std::pair<std::string, std::string>> headers;  // sent as they are
 };
 
 }  // namespace pgvigil::http

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "config/config.h"
+#include "http/assets.h"
 #include "http/basic_auth.h"
 #include "http/connection.h"
 #include "http/tls.h"
@@ -83,10 +84,49 @@ class ConnectionThreads final : public httplib::TaskQueue {
   std::shared_ptr<std::atomic<bool>> left_running_;
 };
 
-const std::set<std::string> kPaths = {"/", "/metrics", "/health", "/health/live", "/health/ready"};
+std::string AssetPath(const Asset& asset) {
+  return asset.name == "index.html" ? "/" : "/static/" + std::string(asset.name);
+}
+
+// Every path served: the routes, and the status page's files.
+const std::set<std::string>& ServedPaths() {
+  static const std::set<std::string> paths = [] {
+    std::set<std::string> all = {"/metrics", "/health", "/health/live", "/health/ready",
+                                 "/history"};
+    for (const Asset& asset : Assets()) all.insert(AssetPath(asset));
+    return all;
+  }();
+  return paths;
+}
+
+std::string ContentType(std::string_view name) {
+  if (name.ends_with(".html")) return "text/html; charset=utf-8";
+  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (name.ends_with(".css")) return "text/css; charset=utf-8";
+  return "text/plain; charset=utf-8";
+}
+
+// The page and its files come from the agent alone (no inline script, no other origin), and are
+// never framed by another site.
+const std::vector<std::pair<std::string, std::string>> kPageHeaders = {
+    {"Content-Security-Policy",
+     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+     "frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+};
+
+Page AssetPage(const Asset& asset) {
+  Page page{200, ContentType(asset.name), std::string(asset.body)};
+  page.headers = kPageHeaders;
+  // Compiled into this binary: a browser may keep it until the agent is upgraded or restarted.
+  page.headers.emplace_back("Cache-Control", "no-cache");
+  return page;
+}
 
 void Send(httplib::Response& response, Page page) {
   response.status = page.status;
+  for (const auto& [name, value] : page.headers) response.set_header(name, value);
   // Sent as it is: httplib would compress a body given as content by itself (gzip whenever the
   // header mentions it, q=0 or not), at scrape time; /metrics comes gzip-encoded already when
   // the client accepts it.
@@ -153,7 +193,7 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
   auto auth = std::make_shared<BasicAuth>(web.basic_auth_users);
   server_->set_pre_routing_handler(
       [auth](const httplib::Request& request, httplib::Response& response) {
-        if (!kPaths.contains(request.path)) {
+        if (!ServedPaths().contains(request.path)) {
           SendError(response, 404, "not found: try /metrics or /health");
           return httplib::Server::HandlerResponse::Handled;
         }
@@ -184,7 +224,7 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
           }
         }
         for (const auto& [name, value] : request.params) {
-          if (!(request.path == "/health" && name == "target")) {
+          if (!((request.path == "/health" || request.path == "/history") && name == "target")) {
             SendError(response, 400, "unknown query parameter: " + name);
             return httplib::Server::HandlerResponse::Handled;
           }
@@ -240,9 +280,18 @@ void Server::Install() {
   server_->Get("/health/ready", [this](const httplib::Request&, httplib::Response& response) {
     Send(response, routes_.ready());
   });
-  server_->Get("/", [this](const httplib::Request&, httplib::Response& response) {
-    Send(response, routes_.index());
+  server_->Get("/history", [this](const httplib::Request& request, httplib::Response& response) {
+    if (request.get_param_value_count("target") != 1 || request.get_param_value("target").empty()) {
+      SendError(response, 400, "give one non-empty target name");
+      return;
+    }
+    Send(response, routes_.history(request.get_param_value("target")));
   });
+  for (const Asset& asset : Assets()) {
+    server_->Get(AssetPath(asset), [&asset](const httplib::Request&, httplib::Response& response) {
+      Send(response, AssetPage(asset));
+    });
+  }
 }
 
 int Server::Listen(const std::string& listen_address) {

@@ -20,17 +20,18 @@ struct Routes {
   std::function<Page(const std::optional<std::string>& target)> health;
   std::function<Page()> live;
   std::function<Page()> ready;
-  std::function<Page()> index;
+  // The status page's data: one target's last hour (404 if unknown).
+  std::function<Page(const std::string& target)> history;
 };
 
-// The HTTP interface on cpp-httplib: GET (and HEAD) of /, /metrics, /health, /health/live and
-// /health/ready; other methods on those paths get 405, other paths 404, unknown query
-// parameters 400. Every connection is served on a thread of its own (up to 512 at once), so
-// slow or idle clients never hold the threads scrapes need; a read waits 5 s at most, a whole
-// request must arrive within 10 s and 64 KiB (ConnectionLimits), an idle keep-alive connection
-// is closed after 5 s, request bodies over 4 KiB are refused, and Stop() returns within about
-// 2 s whatever clients still hold open. Shared by the accept thread and
-// the connection threads; the Routes' calls must be thread-safe.
+// The HTTP interface on cpp-httplib: GET (and HEAD) of /metrics, /health, /health/live,
+// /health/ready, /history, and the status page (/ and /static/*, compiled in); other methods on
+// those paths get 405, other paths 404, unknown query parameters 400. Every connection is served on
+// a thread of its own (up to 512 at once), so slow or idle clients never hold the threads scrapes
+// need; a read waits 5 s at most, a whole request must arrive within 10 s and 64 KiB
+// (ConnectionLimits), an idle keep-alive connection is closed after 5 s, request bodies over 4 KiB
+// are refused, and Stop() returns within about 2 s whatever clients still hold open. Shared by the
+// accept thread and the connection threads; the Routes' calls must be thread-safe.
 class Server {
  public:
   Server(Routes routes, const config::WebConfigFile& web);

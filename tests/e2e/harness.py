@@ -182,7 +182,8 @@ class Agent:
             raise AssertionError("agent exited with %s:\n%s" % (self.process.returncode,
                                                                  self.logs()))
         try:
-            return self.get("/health/live").status == 200
+            # 401: listening behind basic auth.
+            return self.get("/health/live").status in (200, 401)
         except OSError:
             return False
 

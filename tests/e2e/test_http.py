@@ -188,8 +188,16 @@ class HttpTest(unittest.TestCase):
         index = self.agent.get("/")
         self.assertEqual(index.status, 200)
         self.assertIn("text/html", index.headers["Content-Type"])
-        self.assertIn("primary", index.body)
         self.assertIn('href="/metrics"', index.body)
+        # Everything the page loads comes from the agent (test_status_page runs it in a browser).
+        self.assertIn("default-src 'self'", index.headers["Content-Security-Policy"])
+        for path in ("/static/app.js", "/static/app.css", "/static/uPlot.iife.min.js",
+                     "/static/uPlot.min.css"):
+            self.assertIn('"%s"' % path, index.body)
+            asset = self.agent.get(path)
+            self.assertEqual(asset.status, 200, path)
+            self.assertGreater(len(asset.body), 100, path)
+        self.assertEqual(self.agent.get("/static/nope.js").status, 404)
 
     def test_bad_requests_get_4xx(self):
         self.assertEqual(self.agent.get("/nope").status, 404)
@@ -257,7 +265,9 @@ class SecretsTest(unittest.TestCase):
             harness.wait_for(lambda: agent.health().json()["targets"][0]["reachable"], 10,
                              what="the password_file target to connect")
             time.sleep(2.5)  # a failed connect probe and reconnect attempts on "wrong"
-            bodies = [agent.get(p).body for p in ("/metrics", "/health", "/", "/health/ready")]
+            bodies = [agent.get(p).body for p in ("/metrics", "/health", "/", "/health/ready",
+                                                   "/history?target=wrong",
+                                                   "/history?target=from_file")]
             bodies.append(agent.logs())
             check = subprocess.run([harness.BINARY, "--config.file=" + agent.config_path,
                                     "--check-config"], capture_output=True, text=True)
