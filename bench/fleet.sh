@@ -102,6 +102,7 @@ rows = [
     ("RSS (MB)", "%.1f" % (r["rss_bytes"] / mb)),
     ("peak RSS (MB)", "%.1f" % (r["peak_rss_bytes"] / mb)),
     ("RSS per target (MB)", "%.3f" % (r["rss_bytes"] / mb / r["targets"])),
+    ("status page history: MB / KB per target", "%.1f / %.1f" % (r["history_bytes"] / mb, r["history_bytes"] / 1024 / r["targets"])),
     ("threads / fds", "%d / %d" % (r["threads"], r["fds"])),
     ("idle CPU (% of a core)", "%.1f" % (r["idle_cpu_fraction"] * 100)),
     ("/metrics gzip p50 / p99 / max (ms)", "%.0f / %.0f / %.0f" % (r["scrape_p50_ms"], r["scrape_p99_ms"], r["scrape_max_ms"])),

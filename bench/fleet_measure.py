@@ -121,7 +121,7 @@ def main():
     scrape_cpu = cpu_seconds(a.pid) - cpu_before - idle_cpu * (time.monotonic() - scrape_start)
     samples = sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
     found = sums(body, ["pg_probe_failures_total", "pgvigil_collector_success",
-                        "pg_stat_statements_tracked"])
+                        "pg_stat_statements_tracked", "pgvigil_history_bytes"])
     failures = found["pg_probe_failures_total"]
     failing = {}
     for labels, value in found["pgvigil_collector_success"].items():
@@ -156,6 +156,8 @@ def main():
         "probe_failures_by_reason": by_reason,
         "collectors_failing": failing,
         "statements_tracked_mean": sum(tracked) / len(tracked) if tracked else 0,
+        # The status page's ring: reserved in full at the first sample, so this is its bound.
+        "history_bytes": sum(found["pgvigil_history_bytes"].values()),
     }))
 
 

@@ -161,10 +161,10 @@ function recentErrors(target) {
 
 function poolsTable(target) {
   return el("div", { class: "scroll" }, el("table", { class: "pools" },
-    el("thead", {}, el("tr", {}, ...["pool", "server used / size", "usage", "clients active",
+    el("thead", {}, el("tr", {}, ...["pool", "servers active / pool size", "usage", "clients active",
       "waiting", "max wait"].map((h) => el("th", {}, h)))),
     el("tbody", {}, ...(target.pools || []).map((p) => el("tr", {},
-      el("td", {}, p.database + "/" + p.user), el("td", {}, p.server_used + " / " + p.pool_size),
+      el("td", {}, p.database + "/" + p.user), el("td", {}, p.server_active + " / " + p.pool_size),
       el("td", {}, pct(p.usage_ratio)), el("td", {}, p.client_active),
       el("td", {}, p.client_waiting), el("td", {}, p.max_wait_seconds + " s"))))));
 }
@@ -179,9 +179,11 @@ async function renderTarget(main, target) {
       el("div", { class: "details" }));
     main.append(section);
   }
+  const version = target.kind === "pgbouncer" ? "PgBouncer"
+    : target.server_version ? "PostgreSQL " + target.server_version : "";
   section.querySelector("h2").replaceChildren(target.name + " ",
     el("span", { class: "badge " + target.status }, target.status),
-    target.server_version ? el("span", { class: "muted" }, " PostgreSQL " + target.server_version) : null);
+    el("span", { class: "muted" }, " " + version));
   section.querySelector(".status").replaceChildren(reasonsList(target));
   const box = section.querySelector(".charts");
   for (const spec of chartSpecs(target, history)) drawChart(box, target.name, spec, history);
