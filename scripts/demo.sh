@@ -19,8 +19,9 @@ root=$(pwd)
 
 port=${PGVIGIL_DEMO_PORT:-9432}
 prometheus_port=${PGVIGIL_DEMO_PROMETHEUS_PORT:-9090}
-# A port someone else holds would leave the demo printing URLs that answer with their service.
-port_taken() { python3 -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' "$1" 2>/dev/null && return 1 || return 0; }
+# A port someone else listens on would leave the demo printing URLs that answer with their
+# service. (A port merely in TIME_WAIT after a previous run is fine: the agent reuses it.)
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if port_taken "$port"; then
   echo "demo: port $port is in use; choose another with PGVIGIL_DEMO_PORT=<port>" >&2
   exit 1
