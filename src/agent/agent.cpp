@@ -295,8 +295,9 @@ History::Sample HistorySample(const json& target, std::int64_t unix_seconds) {
   sample.error_ratio = Float(At(At(target, "errors"), "error_ratio"));
   for (const json& application : At(connections, "by_application")) {
     if (sample.applications.size() == History::kApplications) break;
-    sample.applications.emplace_back(At(application, "application_name").get<std::string>(),
-                                     Float(At(application, "sessions")));
+    const json& name = At(application, "application_name");
+    if (!name.is_string()) continue;
+    sample.applications.emplace_back(name.get<std::string>(), Float(At(application, "sessions")));
   }
   const json& pools = At(target, "pools");
   if (pools.is_array()) {
