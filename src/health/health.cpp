@@ -195,6 +195,22 @@ struct Checks {
     checks.push_back(std::move(check));
   }
 
+  // A share of a limit judged by warn/critical thresholds (connection slots, pool servers,
+  // client connections): the check with its value and thresholds plus `extra`, and the reason
+  // `what` followed by the threshold it passed.
+  void Ratio(const char* name, double ratio, const config::Thresholds& thresholds,
+             const std::string& what, json extra = json::object()) {
+    const std::string level = Level(ratio, thresholds.warn, thresholds.critical);
+    const double limit = level == "critical" ? thresholds.critical : thresholds.warn;
+    json check = {{"name", name},
+                  {"level", level},
+                  {"value", Rounded(ratio)},
+                  {"warn", thresholds.warn},
+                  {"critical", thresholds.critical}};
+    check.update(extra);
+    Add(std::move(check), what + ", > " + Format(limit, 3) + ")");
+  }
+
   void Reachable(const TargetInput& input, const collectors::Observations& obs) {
     if (input.reachable) {
       Add({{"name", "reachable"}, {"level", "ok"}}, "");
@@ -243,21 +259,11 @@ json EvaluatePgBouncer(const TargetInput& input, const config::HealthConfig& con
       }
     }
     if (worst != nullptr) {
-      const std::string level =
-          Level(worst_ratio, config.connection_usage.warn, config.connection_usage.critical);
-      checks.Add({{"name", "pool_usage"},
-                  {"level", level},
-                  {"value", Rounded(worst_ratio)},
-                  {"warn", config.connection_usage.warn},
-                  {"critical", config.connection_usage.critical},
-                  {"pool", worst->database + "/" + worst->user}},
-                 "pool " + worst->database + "/" + worst->user + " has " +
-                     Format(worst->server_active, 0) + " of " + Format(worst->pool_size, 0) +
-                     " server connections serving clients (" + Format(worst_ratio, 3) + ", > " +
-                     Format(level == "critical" ? config.connection_usage.critical
-                                                : config.connection_usage.warn,
-                            2) +
-                     ")");
+      checks.Ratio("pool_usage", worst_ratio, config.connection_usage,
+                   "pool " + worst->database + "/" + worst->user + " has " +
+                       Format(worst->server_active, 0) + " of " + Format(worst->pool_size, 0) +
+                       " server connections serving clients (" + Format(worst_ratio, 3),
+                   {{"pool", worst->database + "/" + worst->user}});
     } else {
       checks.Add(Unknown("pool_usage", pooler.pools.empty()
                                            ? "no pool yet (pools open with their first client)"
@@ -274,16 +280,9 @@ json EvaluatePgBouncer(const TargetInput& input, const config::HealthConfig& con
                                         ", the oldest for " + Format(max_wait, 1) + " s (> 1 s)");
     if (pooler.clients && pooler.max_clients && *pooler.max_clients > 0) {
       const double ratio = *pooler.clients / *pooler.max_clients;
-      const std::string level =
-          Level(ratio, config.connection_usage.warn, config.connection_usage.critical);
-      checks.Add({{"name", "client_connections"},
-                  {"level", level},
-                  {"value", Rounded(ratio)},
-                  {"warn", config.connection_usage.warn},
-                  {"critical", config.connection_usage.critical}},
-                 Format(*pooler.clients, 0) + " of max_client_conn " +
-                     Format(*pooler.max_clients, 0) + " client connections (" + Format(ratio, 3) +
-                     ")");
+      checks.Ratio("client_connections", ratio, config.connection_usage,
+                   Format(*pooler.clients, 0) + " of max_client_conn " +
+                       Format(*pooler.max_clients, 0) + " client connections (" + Format(ratio, 3));
     } else {
       checks.Add(Unknown("client_connections",
                          "SHOW LISTS or SHOW CONFIG was not readable by this account"),
@@ -345,17 +344,9 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
                                 {"idle_in_transaction", Count(application.idle_in_transaction)}});
     }
     connections["by_application"] = std::move(by_application);
-    const std::string level =
-        Level(ratio, config.connection_usage.warn, config.connection_usage.critical);
-    const double limit =
-        level == "critical" ? config.connection_usage.critical : config.connection_usage.warn;
-    add({{"name", "connection_usage"},
-         {"level", level},
-         {"value", Rounded(ratio)},
-         {"warn", config.connection_usage.warn},
-         {"critical", config.connection_usage.critical}},
-        Format(ratio, 3) + " of " + std::to_string(Count(conn.max)) + " (" +
-            std::to_string(Count(conn.used)) + " connections used, > " + Format(limit, 3) + ")");
+    report.Ratio("connection_usage", ratio, config.connection_usage,
+                 Format(ratio, 3) + " of " + std::to_string(Count(conn.max)) + " (" +
+                     std::to_string(Count(conn.used)) + " connections used");
   } else {
     add(Unknown("connection_usage",
                 input.reachable ? MissingData(input, "activity") : "the target is unreachable"),

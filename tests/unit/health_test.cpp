@@ -326,5 +326,35 @@ TEST(WorstStatusTest, DownBeatsDegradedBeatsOk) {
   EXPECT_EQ(WorstStatus(json::parse(R"([{"status":"down"},{"status":"degraded"}])")), "down");
 }
 
+TEST_F(HealthTest, PgBouncerJudgesItsBusiestPoolAndItsClientConnections) {
+  input_.kind = config::TargetKind::kPgBouncer;
+  observations_.pooler.known = true;
+  observations_.pooler.pools = {
+      {"app", "web", 3, 0, 2, 2, 0, 4, 0},     // 2 of 4 servers serving clients: 0.5
+      {"app", "jobs", 5, 3, 5, 0, 0, 5, 2.5},  // all 5 busy, 3 clients waiting 2.5 s
+  };
+  observations_.pooler.clients = 80;
+  observations_.pooler.max_clients = 100;
+  const json target = EvaluateTarget(input_, config_);
+  EXPECT_EQ(target["kind"], "pgbouncer");
+  EXPECT_EQ(target["status"], "degraded");
+  const json pool = Check(target, "pool_usage");
+  EXPECT_EQ(pool["level"], "critical");
+  EXPECT_EQ(pool["pool"], "app/jobs");
+  EXPECT_DOUBLE_EQ(pool["value"].get<double>(), 1.0);
+  EXPECT_EQ(Check(target, "client_connections")["level"], "warn");
+  EXPECT_EQ(Check(target, "clients_waiting")["level"], "warn");
+  std::vector<std::string> reasons;
+  for (const auto& reason : target["reasons"]) reasons.push_back(reason.get<std::string>());
+  EXPECT_EQ(reasons, (std::vector<std::string>{
+                         "pool_usage critical: pool app/jobs has 5 of 5 server connections "
+                         "serving clients (1, > 0.9)",
+                         "clients_waiting warn: 3 clients waiting in app/jobs, the oldest for "
+                         "2.5 s (> 1 s)",
+                         "client_connections warn: 80 of max_client_conn 100 client connections "
+                         "(0.8, > 0.7)"}));
+  EXPECT_EQ(target["pools"][0]["usage_ratio"], 0.5);
+}
+
 }  // namespace
 }  // namespace pgvigil::health
