@@ -70,7 +70,7 @@ namespace {
 // The agent's own series (build, connect slots, process), serialized at each scrape: they
 // follow the targets' (their names are the agent's alone, so no family is split).
 std::vector<metrics::SerializedFamily> OwnSeries(const pg::ConnectSlots& slots,
-                                                 const History* history) {
+                                                 std::optional<std::size_t> history_bytes) {
   metrics::FamilySet own;
   own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
             {{"version", kVersion}, {"revision", kRevision}}, 1);
@@ -87,10 +87,10 @@ std::vector<metrics::SerializedFamily> OwnSeries(const pg::ConnectSlots& slots,
   own.Counter("pgvigil_connect_queue_wait_seconds_total",
               "Time connection attempts spent waiting for a slot, in seconds.", {},
               connects.wait_seconds_total);
-  if (history != nullptr) {
+  if (history_bytes) {
     own.Gauge("pgvigil_history_bytes",
               "Memory held for the status page's last hour of every target, in bytes.", {},
-              static_cast<double>(history->MemoryBytes()));
+              static_cast<double>(*history_bytes));
   }
   metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
   return metrics::SerializeEach(own.families());
@@ -111,7 +111,7 @@ std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>&
                        const pg::ConnectSlots& slots) {
   // Targets' series were serialized when their snapshots were published; only the agent's
   // own few are serialized here.
-  const auto own = OwnSeries(slots, nullptr);
+  const auto own = OwnSeries(slots, std::nullopt);
   auto parts = TargetParts(snapshots);
   parts.push_back(&own);
   return metrics::Join(parts);
@@ -201,7 +201,7 @@ Page Agent::Metrics(bool gzip) const {
     const auto snapshot = worker->Snapshot();
     parts.insert(parts.end(), snapshot->exposition.begin(), snapshot->exposition.end());
   }
-  const auto own = OwnSeries(connect_slots_, &history_);
+  const auto own = OwnSeries(connect_slots_, history_bytes_.load());
   const std::vector<const std::vector<metrics::SerializedFamily>*> own_part{&own};
   Page page{200, "text/plain; version=0.0.4; charset=utf-8", "", ""};
 
@@ -325,6 +325,8 @@ void Agent::RecordHistory() {
     history_.Record(snapshot->name, HistorySample(TargetJson(*snapshot, state->health), now));
   }
   history_.Retain(names);
+  // Counted here, by the sampler, so that a scrape does not walk every ring.
+  history_bytes_ = history_.MemoryBytes();
 }
 
 Page Agent::HistoryOf(const std::string& target) const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,7 +73,8 @@ class Agent {
   std::shared_ptr<const State> state_;
   const std::chrono::steady_clock::time_point started_;
   History history_;
-  std::jthread sampler_;  // last: stopped before what it reads goes away
+  std::atomic<std::size_t> history_bytes_{0};  // as of the last sample
+  std::jthread sampler_;                       // last: stopped before what it reads goes away
 };
 
 // Builds the /health report for the given snapshots (exposed for --once and tests).
