@@ -61,6 +61,12 @@ Worker::Worker(config::Target target, config::Duration health_window, pg::Connec
     schedule_.emplace_back(info, info.make(target_),
                            Schedule(target_.name, info.name, target_.settings.*(info.interval)));
   }
+  config::Duration shortest = kMaxBackoff;
+  for (const auto& entry : schedule_) shortest = std::min(shortest, entry.schedule.interval());
+  // One collector may legitimately spend a connect and a query deadline on a hung server.
+  const config::Duration one_call =
+      target_.settings.connect_timeout + target_.settings.query_timeout + milliseconds(1000);
+  stall_limit_ = 3 * std::max(shortest, one_call);
   Publish();
 }
 
@@ -83,15 +89,6 @@ void Worker::Touch() {
 
 SteadyClock::time_point Worker::LastProgress() const {
   return SteadyClock::time_point(SteadyClock::duration(last_progress_.load()));
-}
-
-SteadyClock::duration Worker::StallLimit() const {
-  config::Duration shortest = kMaxBackoff;
-  for (const auto& entry : schedule_) shortest = std::min(shortest, entry.schedule.interval());
-  // One collector may legitimately spend a connect and a query deadline on a hung server.
-  const config::Duration one_call =
-      target_.settings.connect_timeout + target_.settings.query_timeout + milliseconds(1000);
-  return 3 * std::max(shortest, one_call);
 }
 
 std::shared_ptr<const TargetSnapshot> Worker::Snapshot() const {

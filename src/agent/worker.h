@@ -53,8 +53,9 @@ class Worker {
 
   [[nodiscard]] std::shared_ptr<const TargetSnapshot> Snapshot() const;
   [[nodiscard]] collectors::SteadyClock::time_point LastProgress() const;
-  // No progress for this long means the worker is stuck (DESIGN §6: /health/live).
-  [[nodiscard]] collectors::SteadyClock::duration StallLimit() const;
+  // No progress for this long means the worker is stuck (DESIGN §6: /health/live). Fixed at
+  // construction: HTTP threads ask while the worker's thread re-phases its schedule.
+  [[nodiscard]] collectors::SteadyClock::duration StallLimit() const { return stall_limit_; }
   [[nodiscard]] const config::Target& target() const { return target_; }
 
  private:
@@ -119,6 +120,7 @@ class Worker {
   ClusterShares& clusters_;
   std::unique_ptr<ClusterShares::Membership> membership_;  // after own_load_: it refers to it
   std::mt19937 jitter_;
+  collectors::SteadyClock::duration stall_limit_{};
 
   mutable std::mutex mutex_;  // guards snapshot_
   std::shared_ptr<const TargetSnapshot> snapshot_;
