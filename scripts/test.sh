@@ -64,7 +64,7 @@ fi
 # Sanitizers and fuzzers, against the primary major, when the whole suite runs (or with
 # PGVIGIL_SANITIZERS=1): ASan+UBSan over the unit, integration and end-to-end tests; TSan over
 # the unit tests and the concurrency tests (reload storms and shutdown under scrapes, slow
-# clients); every libFuzzer target on its seed corpus for PGVIGIL_FUZZ_SECONDS (30) each.
+# clients); every libFuzzer target on its seed corpus for PGVIGIL_FUZZ_SECONDS (20) each.
 if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]; then
   scripts/install-deps.sh --sanitizers
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
@@ -89,10 +89,10 @@ if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]
   cmake --build "$root/build-fuzz" -j "$(nproc)"
   for corpus in fuzz/corpus/*/; do
     name=$(basename "$corpus")
-    echo "test.sh: fuzzing $name for ${PGVIGIL_FUZZ_SECONDS:-30} s"
+    echo "test.sh: fuzzing $name for ${PGVIGIL_FUZZ_SECONDS:-20} s"
     work=$(mktemp -d)
     cp "$corpus"* "$work"/
-    "$root/build-fuzz/fuzz/fuzz_$name" -max_total_time="${PGVIGIL_FUZZ_SECONDS:-30}" \
+    "$root/build-fuzz/fuzz/fuzz_$name" -max_total_time="${PGVIGIL_FUZZ_SECONDS:-20}" \
       -max_len=65536 -print_final_stats=1 "$work" 2>&1 | tail -n 3
     rm -rf "$work"
   done
