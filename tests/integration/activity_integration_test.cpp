@@ -184,6 +184,42 @@ TEST_F(ActivityIntegrationTest, CountsSessionsPerApplicationExactly) {
   EXPECT_GE(*sessions_of("other", "idle"), *truth.Number(0, 0));
 }
 
+// The setups most of our users run: the agent connects as the application's own role (it sees
+// every state of its sessions), or as a role without pg_monitor (other roles' sessions are
+// counted, by name, in state "unknown"). Both against sessions this test opens.
+TEST_F(ActivityIntegrationTest, CountsApplicationsAsTheSharedRoleAndWithoutPgMonitor) {
+  const std::string suffix = "-" + std::to_string(::getpid());
+  const std::string api = "api" + suffix;
+  std::vector<std::unique_ptr<pg::Connection>> sessions;
+  for (int i = 0; i < 2; ++i) sessions.push_back(ApplicationSession(api));
+  (void)sessions.back()->Query("BEGIN; SELECT 1");
+  const auto sessions_of = [&](const std::vector<prometheus::MetricFamily>& families,
+                               const std::string& state) {
+    return SampleValue(families, "pg_stat_activity_application_sessions",
+                       {{"application_name", api}, {"state", state}});
+  };
+
+  // Shared role: the agent is it_user, like the application.
+  auto shared = ItSession();
+  auto families = Collect(*shared);
+  EXPECT_EQ(sessions_of(families, "idle"), 1);
+  EXPECT_EQ(sessions_of(families, "idle in transaction"), 1);
+  EXPECT_EQ(sessions_of(families, "unknown").value_or(0), 0);
+
+  // No pg_monitor, another role: the names and counts stay, the states are hidden.
+  auto plain = pg::Connection::Open(Options(TestDsn("plain", "plain-pw", kDb)));
+  families = Collect(*plain);
+  EXPECT_EQ(sessions_of(families, "unknown"), 2);
+  EXPECT_EQ(sessions_of(families, "idle").value_or(0), 0);
+  EXPECT_GE(connections_.hidden, 2);
+  const auto entry =
+      std::find_if(connections_.by_application.begin(), connections_.by_application.end(),
+                   [&](const auto& a) { return a.name == api; });
+  ASSERT_NE(entry, connections_.by_application.end());
+  EXPECT_EQ(entry->sessions, 2);
+  EXPECT_EQ(entry->idle_in_transaction, 0);  // not knowable without pg_monitor
+}
+
 TEST(SettingsIntegrationTest, RoleConnectionLimitsAsTheServerHasThem) {
   auto admin = pg::Connection::Open(Options(TestDsn("postgres", "postgres-pw"), false));
   (void)admin->Query("DROP ROLE IF EXISTS it_limited");

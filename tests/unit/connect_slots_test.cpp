@@ -87,5 +87,32 @@ TEST(ConnectSlotsTest, AStopEndsTheWaitAndLetsTheNextInLine) {
   EXPECT_EQ(slots.stats().in_flight, 0u);
 }
 
+// pgvigil_connect_queue_wait_seconds_total: the time a waiter spent queued, bracketed by what the
+// test sees — at least from when it was seen queued to the release, at most from before it
+// asked to after it was admitted. The bounds follow from the order of events, not from timing.
+TEST(ConnectSlotsTest, WaitSecondsAreTheTimeSpentQueued) {
+  using Clock = std::chrono::steady_clock;
+  ConnectSlots slots(1);
+  auto held = slots.Acquire(std::stop_token());
+  EXPECT_EQ(slots.stats().waits_total, 0);  // a free slot is not a wait
+  const auto asked = Clock::now();
+  Clock::time_point admitted;
+  std::jthread waiter([&] {
+    auto slot = slots.Acquire(std::stop_token());
+    admitted = Clock::now();
+  });
+  while (slots.stats().waiting != 1) std::this_thread::yield();
+  const auto queued = Clock::now();
+  std::this_thread::sleep_for(150ms);
+  const auto released = Clock::now();
+  held.reset();
+  waiter.join();
+  const auto stats = slots.stats();
+  const auto seconds = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  EXPECT_EQ(stats.waits_total, 1);
+  EXPECT_GE(stats.wait_seconds_total, seconds(released - queued));
+  EXPECT_LE(stats.wait_seconds_total, seconds(admitted - asked));
+}
+
 }  // namespace
 }  // namespace pgvigil::pg
