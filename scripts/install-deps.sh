@@ -8,6 +8,8 @@ packages=(
   libpq-dev prometheus-cpp-dev libcpp-httplib-dev libssl-dev zlib1g-dev libyaml-cpp-dev libspdlog-dev
   nlohmann-json3-dev libcli11-dev libcrypt-dev libgtest-dev libgmock-dev
   postgresql postgresql-contrib pgbouncer prometheus prometheus-alertmanager
+  # a newer PgBouncer is built from Debian's source package (scripts/fetch-pgbouncer.sh)
+  libevent-dev
   curl python3 procps iproute2 openssl clang-format
   # the Debian package: man page, lint, systemd-analyze for the unit
   help2man lintian systemd

@@ -118,7 +118,7 @@ void Worker::Run(const std::stop_token& stop) {
     waited_from = SteadyClock::now();
     auto wake = waited_from + kMaxSleep;
     for (const auto& entry : schedule_) wake = std::min(wake, entry.next_due);
-    if (!Connected()) wake = std::min(wake, reconnect_at_);
+    if (!Connected() && !closed_after_pass_) wake = std::min(wake, reconnect_at_);
     std::unique_lock lock(wake_mutex_);
     wake_.wait_until(lock, stop, wake, [] { return false; });
   }
@@ -134,7 +134,9 @@ void Worker::CollectOnce() {
 void Worker::Step(const std::stop_token& stop, SteadyClock::time_point waited_from) {
   Touch();
   const auto woke = SteadyClock::now();
-  if (!Connected() && woke >= reconnect_at_) Connect(woke, stop);
+  const bool due = std::any_of(schedule_.begin(), schedule_.end(),
+                               [&](const Scheduled& entry) { return woke >= entry.next_due; });
+  if (!Connected() && woke >= reconnect_at_ && (due || !closed_after_pass_)) Connect(woke, stop);
   for (auto& entry : schedule_) {
     if (stop.stop_requested()) return;
     if (SteadyClock::now() < entry.next_due) continue;
@@ -149,6 +151,13 @@ void Worker::Step(const std::stop_token& stop, SteadyClock::time_point waited_fr
     RunCollector(entry, stop);
     Touch();
   }
+  reachable_ = Connected();
+  // PgBouncer 1.23+ shuts down on SIGTERM (a rolling restart) only once every client has gone:
+  // the console session is opened for a pass and closed after it, never held between polls.
+  if (target_.kind == config::TargetKind::kPgBouncer && reachable_) {
+    session_.reset();
+    closed_after_pass_ = true;
+  }
   Publish();
 }
 
@@ -160,6 +169,7 @@ void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
     if (target_.kind == config::TargetKind::kPostgres) DetectCapabilities();
   } catch (const pg::Error& error) {
     session_.reset();
+    closed_after_pass_ = false;  // a failure: back to backoff, and fresh data once it is over
     observations_.last_error = error.what();
     std::uniform_real_distribution<double> spread(0.8, 1.2);
     reconnect_at_ =
@@ -182,8 +192,12 @@ void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
   }
   connect_failing_logged_ = false;
   ever_connected_ = true;
-  // Fresh data as soon as the target is back, rather than one interval later.
-  for (auto& entry : schedule_) entry.next_due = now;
+  // Fresh data as soon as the target is back, rather than one interval later (a session closed
+  // after a pass on purpose keeps the schedule).
+  if (!closed_after_pass_) {
+    for (auto& entry : schedule_) entry.next_due = now;
+  }
+  closed_after_pass_ = false;
 }
 
 void Worker::JoinCluster(const pg::Rows& identity) {
@@ -365,7 +379,7 @@ void Worker::Publish() {
     if (std::string_view(entry.name) == "probe") snapshot->probe_enabled = true;
   }
   const auto& probe = observations_.probe;
-  snapshot->up = Connected() && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
+  snapshot->up = reachable_ && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
 
   metrics::FamilySet own(base_labels_);
   if (target_.kind == config::TargetKind::kPgBouncer) {

@@ -114,6 +114,8 @@ class Worker {
   collectors::SteadyClock::time_point reconnect_at_{};
   config::Duration backoff_;
   bool connect_failing_logged_ = false;
+  bool reachable_ = false;          // connected at the end of the last pass
+  bool closed_after_pass_ = false;  // a PgBouncer console session, closed after its pass
   bool ever_connected_ = false;
   pg::OwnLoad own_load_;  // every statement this worker sent, on any of its connections
   pg::ConnectSlots& slots_;

@@ -81,9 +81,13 @@ void PgBouncerCollector::Collect(CollectContext& context, metrics::FamilySet& ou
       const std::string name = Text(*databases, row, "name");
       const auto size = Value(*databases, row, "pool_size");
       if (size) {
-        pool_sizes[name] = *size + Value(*databases, row, "reserve_pool").value_or(0);
+        // The reserve's column is reserve_pool_size from 1.24, reserve_pool before.
+        auto reserve = Value(*databases, row, "reserve_pool_size");
+        if (!reserve) reserve = Value(*databases, row, "reserve_pool");
+        pool_sizes[name] = *size + reserve.value_or(0);
         out.Gauge("pgbouncer_pool_size",
-                  "Server connections a pool of the database may open: pool_size + reserve_pool.",
+                  "Server connections a pool of the database may open: pool_size + its reserve "
+                  "(reserve_pool_size; reserve_pool before PgBouncer 1.24).",
                   {{"database", name}}, pool_sizes[name]);
       }
       if (const auto max = Value(*databases, row, "max_connections")) {

@@ -314,15 +314,17 @@ class Pool:
 
 
 class PgBouncer:
-    """Debian's PgBouncer in transaction mode in front of the test server, run as the postgres
-    user on a free port: pgvigil_it pooled with pool_size `pool_size` (no reserve), postgres
-    with the default pool size, an admin account pgb_admin and a stats_users account
-    pgb_stats."""
+    """A PgBouncer in transaction mode in front of the test server, run as the postgres user on a
+    free port: pgvigil_it pooled with pool_size `pool_size` and a reserve of `reserve_pool_size`,
+    postgres with the default pool size, an admin account pgb_admin and a stats_users account
+    pgb_stats. The binary is Debian's (1.18), or PGVIGIL_TEST_PGBOUNCER's (scripts/test.sh runs
+    the PgBouncer tests again with 1.24, built by scripts/fetch-pgbouncer.sh)."""
 
     ADMIN = ("pgb_admin", "admin-pw")
     STATS = ("pgb_stats", "stats-pw")
+    BINARY = os.environ.get("PGVIGIL_TEST_PGBOUNCER") or "pgbouncer"
 
-    def __init__(self, pool_size=5, max_client_conn=50):
+    def __init__(self, pool_size=5, max_client_conn=50, reserve_pool_size=0):
         self.dir = tempfile.mkdtemp(prefix="pgvigil-pgbouncer-")
         os.chmod(self.dir, 0o755)
         self.port = free_port()
@@ -339,11 +341,11 @@ class PgBouncer:
                     "auth_type = scram-sha-256\nauth_file = %s/userlist.txt\n"
                     "admin_users = %s\nstats_users = %s\n"
                     "pool_mode = transaction\nmax_client_conn = %d\n"
-                    "default_pool_size = %d\nreserve_pool_size = 0\n"
+                    "default_pool_size = %d\nreserve_pool_size = %d\n"
                     "logfile = %s/pgbouncer.log\npidfile = %s/pgbouncer.pid\n"
                     % (HOST, PORT, pool_size, HOST, PORT, self.port, self.dir, self.ADMIN[0],
                        self.STATS[0],
-                       max_client_conn, pool_size, self.dir, self.dir))
+                       max_client_conn, pool_size, reserve_pool_size, self.dir, self.dir))
         for name in os.listdir(self.dir):
             os.chmod(os.path.join(self.dir, name), 0o644)
         if os.geteuid() == 0:  # it runs as postgres and writes its log and pid file here
@@ -353,7 +355,7 @@ class PgBouncer:
 
     def start(self):
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        self.process = subprocess.Popen(prefix + ["pgbouncer", self.config_path],
+        self.process = subprocess.Popen(prefix + [self.BINARY, self.config_path],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def listening():
@@ -370,20 +372,25 @@ class PgBouncer:
             return False
 
     def stop(self):
-        """Shuts PgBouncer down at once (SIGTERM, its immediate shutdown, to its own pid: runuser
-        does not pass signals on)."""
+        """Shuts PgBouncer down with SIGTERM, to its own pid (runuser does not pass signals on):
+        an immediate shutdown before 1.23; from 1.23 it first waits for every client to leave,
+        the agent's console sessions included."""
         pidfile = os.path.join(self.dir, "pgbouncer.pid")
+        pid = None
         try:
             with open(pidfile) as f:
-                os.kill(int(f.read().strip()), signal.SIGTERM)
+                pid = int(f.read().strip())
+            os.kill(pid, signal.SIGTERM)
         except (OSError, ValueError):
             pass
         if self.process:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                if pid:  # still waiting for a client: end it, and say so
+                    os.kill(pid, signal.SIGKILL)
                 self.process.wait()
+                raise AssertionError("pgbouncer did not exit within 10 s of SIGTERM")
         wait_for(lambda: not self._listening(), 10, what="pgbouncer to stop listening")
 
     def dsn(self, account=None):

@@ -95,7 +95,50 @@ class PgBouncerTest(unittest.TestCase):
         finally:
             agent.close()
 
+    def test_the_reserve_is_part_of_what_a_pool_may_open(self):
+        """pool_size 5 and a reserve of 2: five busy server connections are 5 of 7, not a full pool
+        (SHOW DATABASES calls the reserve reserve_pool_size from PgBouncer 1.24, reserve_pool
+        before; missing it would page on a pool with room left)."""
+        self.bouncer.close()
+        self.bouncer = harness.PgBouncer(pool_size=POOL_SIZE, reserve_pool_size=2)
+        version = self.bouncer.show("SHOW VERSION")[0]
+        agent = harness.Agent(config(self.bouncer))
+        try:
+            for _ in range(POOL_SIZE):
+                self.clients.append(self.bouncer.client("BEGIN; SELECT pg_sleep(30); COMMIT"))
+            harness.wait_for(lambda: self.pool_sample(agent, "pgbouncer_pool_server_connections",
+                                                      state="active") == POOL_SIZE, 15,
+                             what="the pool's five server connections active")
+            entry = [d for d in self.bouncer.show("SHOW DATABASES")
+                     if d["name"] == "pgvigil_it"][0]
+            reserve = entry.get("reserve_pool_size", entry.get("reserve_pool"))
+            truth = int(entry["pool_size"]) + int(reserve)
+            active = int([p for p in self.bouncer.show("SHOW POOLS")
+                          if p["database"] == "pgvigil_it"][0]["sv_active"])
+            target = agent.health().json()["targets"][0]
+            reported = {c["name"]: c for c in target["checks"]}
+            print("%s: SHOW DATABASES pool_size %s + reserve %s; agent: pgbouncer_pool_size %s, "
+                  "pool_usage %s (%s)" % (
+                      list(version.values())[0], entry["pool_size"], reserve,
+                      harness.sample(agent.metrics(), "pgbouncer_pool_size",
+                                     database="pgvigil_it"),
+                      reported["pool_usage"]["value"], reported["pool_usage"]["level"]),
+                  file=sys.stderr)
+            self.assertEqual(truth, POOL_SIZE + 2)
+            self.assertEqual(active, POOL_SIZE)
+            self.assertEqual(harness.sample(agent.metrics(), "pgbouncer_pool_size",
+                                            database="pgvigil_it"), truth)
+            self.assertAlmostEqual(reported["pool_usage"]["value"], active / truth, places=3)
+            # 0.714: above the 0.7 warning line, below the 0.9 that pages.
+            self.assertEqual(reported["pool_usage"]["level"], "warn")
+            pool = [p for p in target["pools"] if p["database"] == "pgvigil_it"][0]
+            self.assertEqual(pool["pool_size"], truth)
+        finally:
+            agent.close()
+
     def test_stopped_pgbouncer_is_down_and_recovers_by_itself(self):
+        """Also a rolling restart on PgBouncer 1.23+: its SIGTERM waits for every client to leave,
+        so it stops only because the agent does not hold its console session between polls."""
         agent = harness.Agent(config(self.bouncer))
         try:
             harness.wait_for(lambda: harness.sample(agent.metrics(), "pgbouncer_up") == 1, 10,

@@ -121,6 +121,23 @@ TEST_F(PgBouncerCollectorTest, ReadsEveryCommandByColumnName) {
   }
 }
 
+// PgBouncer 1.24 renamed SHOW DATABASES' reserve_pool to reserve_pool_size: a pool may open
+// pool_size + the reserve either way (without the reserve, usage would read too high).
+TEST_F(PgBouncerCollectorTest, TheReserveCountsUnderEitherColumnName) {
+  for (const char* reserve_column : {"reserve_pool", "reserve_pool_size"}) {
+    FakeSession session;
+    session.Respond("SHOW POOLS", Pools());
+    session.Respond("SHOW DATABASES", pg::Rows({"name", "pool_size", "min_pool_size",
+                                                reserve_column, "server_lifetime"},
+                                               {Row{"app", "4", "0", "2", "3600"}}));
+    const auto families = Collect(session);
+    EXPECT_EQ(SampleValue(families, "pgbouncer_pool_size", {{"database", "app"}}), 6)
+        << reserve_column;
+    ASSERT_EQ(observations_.pooler.pools.size(), 1u);
+    EXPECT_EQ(observations_.pooler.pools[0].pool_size, 6) << reserve_column;
+  }
+}
+
 TEST_F(PgBouncerCollectorTest, ARefusedCommandIsLeftOutAndSaid) {
   FakeSession session;
   session.Respond("SHOW POOLS", Pools());
