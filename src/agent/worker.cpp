@@ -134,12 +134,12 @@ void Worker::CollectOnce() {
 void Worker::Step(const std::stop_token& stop, SteadyClock::time_point waited_from) {
   Touch();
   const auto woke = SteadyClock::now();
-  const bool due = std::any_of(schedule_.begin(), schedule_.end(),
-                               [&](const Scheduled& entry) { return woke >= entry.next_due; });
-  if (!Connected() && woke >= reconnect_at_ && (due || !closed_after_pass_)) Connect(woke, stop);
+  if (!Connected() && !closed_after_pass_ && woke >= reconnect_at_) Connect(woke, stop);
   for (auto& entry : schedule_) {
     if (stop.stop_requested()) return;
     if (SteadyClock::now() < entry.next_due) continue;
+    // A session closed after the last pass is reopened by the first collector that is due.
+    if (closed_after_pass_) Connect(SteadyClock::now(), stop);
     // The agent's own delay: how late the thread woke for a run that was due, counted from
     // when it could have (a previous step that ran long on the database is the server's time).
     entry.lag_seconds =
