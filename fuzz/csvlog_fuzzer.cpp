@@ -2,16 +2,17 @@
 #include <cstdint>
 #include <string>
 
-#include "collectors/log.h"
-#include "collectors/log_source.h"
+#include "logs/csvlog.h"
+#include "logs/log_time.h"
+#include "logs/splitter.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  (void)pgvigil::collectors::ParseCsvlog(text);
-  pgvigil::collectors::RecordSplitter splitter(true, 1024);
+  (void)pgvigil::logs::ParseCsvlog(text);
+  pgvigil::logs::RecordSplitter splitter(true, 1024);
   const auto sink = [](std::string_view record, bool) {
-    if (auto parsed = pgvigil::collectors::ParseCsvlog(record)) {
-      (void)pgvigil::collectors::LogTimeMillis(parsed->time);
+    if (auto parsed = pgvigil::logs::ParseCsvlog(record)) {
+      (void)pgvigil::logs::LogTimeMillis(parsed->time);
     }
   };
   splitter.Feed(text, sink);

@@ -17,6 +17,8 @@ packages=(
   python3-yaml
   # the status page's browser test (Playwright, from the npm registry, drives it)
   chromium
+  # real log shippers forwarding a real server's syslog output to the agent's syslog receiver
+  rsyslog rsyslog-openssl
 )
 # npm fetches the PostgreSQL servers other than Debian's 15; a Node.js that brings its own npm
 # is fine as it is.

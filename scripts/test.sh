@@ -108,8 +108,8 @@ for major in $majors; do
   [[ "$major" == "$primary" ]] && continue
   export PGV_MAJOR=$major
   pg_start_test_server
-  echo "test.sh: integration tests and the accounting suite against PostgreSQL $major"
-  ctest --test-dir "$build" --output-on-failure --timeout 900 -L 'integration|accounting'
+  echo "test.sh: integration tests, the accounting suite and the syslog path against PostgreSQL $major"
+  ctest --test-dir "$build" --output-on-failure --timeout 900 -L 'integration|accounting|logs'
   # What the accounting suite measured against its own truth, for the record.
   grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\)' \
     "$build/Testing/Temporary/LastTest.log" || true

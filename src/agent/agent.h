@@ -12,6 +12,7 @@
 #include "agent/worker.h"
 #include "config/config.h"
 #include "http/page.h"
+#include "logs/syslog_receiver.h"
 
 namespace pgvigil::agent {
 
@@ -33,6 +34,11 @@ class Agent {
 
   void Start();
   void Stop();
+  // Opens, keeps or closes the syslog listeners the config's targets name (docs/logs.md), and
+  // routes each listener's messages to its targets. Throws config::ConfigError when a listener
+  // cannot be opened or two targets disagree on one; the listeners that ran before stay as
+  // they were.
+  void OpenLogListeners(const config::Config& config);
   // Applies a new, already validated config: workers of unchanged targets keep running (and
   // keep their connections and counters); changed, added and removed targets are restarted.
   void Reload(const config::Config& config);
@@ -43,6 +49,9 @@ class Agent {
   // `target` empty: every target; otherwise that one (404 if unknown).
   [[nodiscard]] Page Health(const std::optional<std::string>& target) const;
   [[nodiscard]] Page Live() const;
+  // POST /logs/<target>: a drain's messages for the target's log collector.
+  [[nodiscard]] Page Drain(const std::string& target, const std::string& authorization,
+                           const std::string& content_type, const std::string& body) const;
   [[nodiscard]] Page Ready() const;
   // The target's last hour for the status page (404 if unknown).
   [[nodiscard]] Page HistoryOf(const std::string& target) const;
@@ -74,7 +83,9 @@ class Agent {
   const std::chrono::steady_clock::time_point started_;
   History history_;
   std::atomic<std::size_t> history_bytes_{0};  // as of the last sample
-  std::jthread sampler_;                       // last: stopped before what it reads goes away
+  mutable std::mutex listeners_mutex_;         // guards listeners_
+  std::vector<std::unique_ptr<logs::SyslogListener>> listeners_;
+  std::jthread sampler_;  // last: stopped before what it reads goes away
 };
 
 // Builds the /health report for the given snapshots (exposed for --once and tests).

@@ -74,10 +74,14 @@ int Run(const config::Config& initial, const Overrides& overrides) {
       [&agent] { return agent.Live(); },
       [&agent] { return agent.Ready(); },
       [&agent](const std::string& target) { return agent.HistoryOf(target); },
+      [&agent](const http::DrainRequest& r) {
+        return agent.Drain(r.target, r.authorization, r.content_type, r.body);
+      },
   };
   http::Server server(routes, web);
   int port = 0;
   try {
+    agent.OpenLogListeners(initial);
     port = server.Listen(initial.web.listen_address);
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());

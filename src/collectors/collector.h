@@ -124,6 +124,16 @@ struct Observations {
     // collector writes lines a little later than they happen.
     std::deque<std::int64_t> error_times;
     std::deque<LogError> recent;  // the last 100
+    std::string source;           // file, syslog, drain or sql
+    // The agent writes a heartbeat line through the server log (docs/logs.md): a statements
+    // window is judged only once a heartbeat written after its end has been delivered.
+    bool heartbeat = false;
+    std::optional<std::int64_t> delivered_to_ms;       // the newest delivered heartbeat, log time
+    std::optional<double> delay_seconds;               // how long that heartbeat took to arrive
+    std::optional<SteadyClock::time_point> last_line;  // when a line last arrived
+    SteadyClock::duration silent_after{};  // no line for this long: the source is silent
+    // Application errors whose lines carried no SQLSTATE (no %e, not verbose).
+    double errors_without_sqlstate = 0;
   } log;
 
   // A PgBouncer target's pools (DESIGN §5b), as its last collection saw them.

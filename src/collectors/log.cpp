@@ -2,6 +2,10 @@
 
 #include <set>
 
+#include "logs/csvlog.h"
+#include "logs/jsonlog.h"
+#include "logs/log_time.h"
+
 namespace pgvigil::collectors {
 namespace {
 
@@ -9,101 +13,178 @@ const std::set<std::string> kCounted = {"WARNING", "ERROR", "FATAL", "PANIC"};
 const std::set<std::string> kErrors = {"ERROR", "FATAL", "PANIC"};
 constexpr std::size_t kMessageLength = 200;
 
-}  // namespace
-
-std::optional<std::int64_t> LogTimeMillis(std::string_view log_time) {
-  // "YYYY-MM-DD HH:MM:SS[.mmm] ZONE"
-  auto digits = [&](std::size_t at, std::size_t count) -> std::optional<int> {
-    if (log_time.size() < at + count) return std::nullopt;
-    int value = 0;
-    for (std::size_t i = at; i < at + count; ++i) {
-      if (log_time[i] < '0' || log_time[i] > '9') return std::nullopt;
-      value = value * 10 + (log_time[i] - '0');
-    }
-    return value;
-  };
-  const auto year = digits(0, 4);
-  const auto month = digits(5, 2);
-  const auto day = digits(8, 2);
-  const auto hour = digits(11, 2);
-  const auto minute = digits(14, 2);
-  const auto second = digits(17, 2);
-  if (!year || !month || !day || !hour || !minute || !second || *month < 1 || *month > 12 ||
-      *day < 1 || *day > 31) {
-    return std::nullopt;
-  }
-  const auto millis = log_time.size() > 19 && log_time[19] == '.' ? digits(20, 3) : std::nullopt;
-  const std::chrono::year_month_day date{std::chrono::year(*year),
-                                         std::chrono::month(static_cast<unsigned>(*month)),
-                                         std::chrono::day(static_cast<unsigned>(*day))};
-  const std::chrono::sys_days days{date};
-  return std::chrono::duration_cast<std::chrono::milliseconds>(days.time_since_epoch()).count() +
-         ((*hour * 60LL + *minute) * 60 + *second) * 1000 + millis.value_or(0);
+std::int64_t EpochMillisNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
-std::string IsoTimestamp(const std::string& log_time) {
-  // "2026-11-22 09:59:31.123 UTC" -> "2026-11-22T09:59:31Z". Other zones stay as written:
-  // turning a zone abbreviation into an offset needs the server's tz database.
-  if (log_time.size() >= 19 && log_time.ends_with(" UTC") && log_time[10] == ' ') {
-    return log_time.substr(0, 10) + "T" + log_time.substr(11, 8) + "Z";
-  }
-  return log_time;
+}  // namespace
+
+std::string LogCollector::HeartbeatSql() {
+  // One statement of fixed text (pg_stat_statements keeps one entry for it), read-only; the
+  // numbers are in the message, not the text. LOG passes every log_min_messages short of FATAL.
+  return "DO $pgvigil$BEGIN RAISE LOG 'pgvigil heartbeat % %', "
+         "floor(date_part('epoch', clock_timestamp()) * 1000)::bigint, "
+         "floor(date_part('epoch', clock_timestamp() AT TIME ZONE "
+         "current_setting('log_timezone')) * 1000)::bigint; END$pgvigil$";
 }
 
 LogCollector::LogCollector(const config::Target& target)
-    : csv_(target.settings.log_source.format == "csvlog"), splitter_(csv_, kMaxRecord) {
-  if (target.settings.log_source.path.empty()) {
-    server_.emplace(target.settings.log_source.format);
+    : source_(target.settings.log_source.Kind()),
+      format_(target.settings.log_source.StderrLines() ? "stderr"
+                                                       : target.settings.log_source.format),
+      heartbeat_(target.settings.log_source.heartbeat),
+      heartbeat_every_(target.settings.statements_interval),
+      splitter_(format_ == "csvlog", kMaxRecord),
+      prefix_(target.settings.log_source.line_prefix),
+      joiner_(
+          [this](std::string_view chunk) {
+            return prefix_.Parse(chunk).kind != logs::PrefixedLine::Kind::kUnparsed;
+          },
+          kMaxRecord) {
+  const auto& source = target.settings.log_source;
+  if (source_ == "file") {
+    file_.emplace(source.path);
+  } else if (source_ == "sql") {
+    server_.emplace(source.format);
   } else {
-    file_.emplace(target.settings.log_source.path);
+    inbox_ = logs::Inboxes::For(target.name);
   }
   // One series per severity exists from the start, so sums over them are 0 rather than empty.
   for (const char* severity : {"WARNING", "ERROR", "FATAL", "PANIC"}) counts_[{severity, ""}];
   errors_by_source_["application"];
   errors_by_source_["agent"];
+  for (const char* outcome : {"parsed", "unparsed", "dropped"}) lines_[outcome];
 }
 
-void LogCollector::Count(const LogRecord& record, CollectContext& context) {
+std::optional<std::int64_t> LogCollector::LogTime(const logs::LogRecord& record) const {
+  if (auto at = logs::LogTimeMillis(record.time)) return at;
+  if (record.epoch_ms) return *record.epoch_ms + log_offset_ms_.value_or(0);
+  return std::nullopt;
+}
+
+void LogCollector::Heartbeat(const logs::LogRecord& record, CollectContext& context) {
+  const std::string_view text = std::string_view(record.message).substr(kHeartbeatTag.size());
+  const std::size_t space = text.find(' ');
+  if (space == std::string_view::npos) return;
+  const auto epoch_ms = logs::DecimalOf(text.substr(0, space));
+  const auto log_ms = logs::DecimalOf(text.substr(space + 1));
+  if (!epoch_ms || !log_ms) return;
+  auto& log = context.observations.log;
+  log_offset_ms_ = *log_ms - *epoch_ms;
+  if (!log.delivered_to_ms || *log_ms > *log.delivered_to_ms) log.delivered_to_ms = *log_ms;
+  // The agent's clock against the server's: the delay includes any skew between the two hosts.
+  log.delay_seconds =
+      static_cast<double>(std::max<std::int64_t>(0, EpochMillisNow() - *epoch_ms)) / 1000.0;
+}
+
+void LogCollector::Count(const logs::LogRecord& record, CollectContext& context) {
+  const bool own =
+      record.application_name == pg::kApplicationName || context.own_load.IsOwnBackend(record.pid);
+  if (own && record.severity == "LOG" && record.message.starts_with(kHeartbeatTag)) {
+    Heartbeat(record, context);
+    return;
+  }
   if (!kCounted.contains(record.severity)) return;
   counts_[{record.severity, record.sqlstate.substr(0, 2)}] += 1;
   if (!kErrors.contains(record.severity)) return;
-  if (record.application_name == pg::kApplicationName) {
+  if (own) {
     errors_by_source_["agent"] += 1;
     return;
   }
   errors_by_source_["application"] += 1;
-  auto& times = context.observations.log.error_times;
+  auto& log = context.observations.log;
+  if (record.sqlstate.empty()) log.errors_without_sqlstate += 1;
+  auto& times = log.error_times;
   // A line without a readable time counts as logged with the newest one seen.
-  const auto at = LogTimeMillis(record.time);
-  if (at || !times.empty()) times.push_back(at.value_or(times.empty() ? 0 : times.back()));
+  const auto at = LogTime(record);
+  if (at) newest_log_ms_ = std::max(newest_log_ms_, *at);
+  if (at || newest_log_ms_ > 0) times.push_back(at.value_or(newest_log_ms_));
   if (times.size() > kErrorTimes) times.pop_front();
-  auto& recent = context.observations.log.recent;
-  recent.push_back({IsoTimestamp(record.time), record.severity, record.sqlstate,
+  auto& recent = log.recent;
+  std::string when = logs::IsoTimestamp(record.time);
+  if (when.empty() && at) when = std::to_string(*at);
+  recent.push_back({logs::IsoTimestamp(record.time), record.severity, record.sqlstate,
                     record.message.substr(0, kMessageLength)});
   while (recent.size() > kRecentErrors) recent.pop_front();
 }
 
+void LogCollector::StderrLine(std::string_view line, std::optional<std::int64_t> epoch_ms,
+                              CollectContext& context) {
+  auto parsed = prefix_.Parse(line);
+  switch (parsed.kind) {
+    case logs::PrefixedLine::Kind::kMessage:
+      lines_["parsed"] += 1;
+      if (!parsed.record.epoch_ms) parsed.record.epoch_ms = epoch_ms;
+      Count(parsed.record, context);
+      break;
+    case logs::PrefixedLine::Kind::kContinuation:
+      lines_["parsed"] += 1;
+      break;
+    case logs::PrefixedLine::Kind::kUnparsed:
+      lines_["unparsed"] += 1;
+      break;
+  }
+}
+
 void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   auto& log = context.observations.log;
+  log.source = source_;
+  log.heartbeat = heartbeat_;
+  log.silent_after = std::max<SteadyClock::duration>(kSilentAfter, 3 * heartbeat_every_);
   // Until this poll succeeds the window may be stale: /health then uses the rollback ratio.
   log.available = false;
-  const RecordSplitter::Sink on_record = [&](std::string_view record, bool truncated) {
-    auto parsed = csv_ ? ParseCsvlog(record) : ParseJsonlog(record, truncated);
+  // The heartbeat goes out first: where the pipeline is quick (a file, a local forwarder) this
+  // very read finds it, and the windows up to now can be judged at once.
+  if (heartbeat_ && context.session != nullptr &&
+      (!next_heartbeat_ || context.now >= *next_heartbeat_)) {
+    (void)context.session->Query(HeartbeatSql());
+    next_heartbeat_ = context.now + heartbeat_every_;
+  }
+  const double lines_before = lines_["parsed"] + lines_["unparsed"];
+  const logs::RecordSplitter::Sink on_record = [&](std::string_view record, bool truncated) {
+    if (format_ == "stderr") {
+      StderrLine(record, std::nullopt, context);
+      return;
+    }
+    auto parsed =
+        format_ == "csvlog" ? logs::ParseCsvlog(record) : logs::ParseJsonlog(record, truncated);
+    lines_[parsed ? "parsed" : "unparsed"] += 1;
     if (parsed) Count(*parsed, context);
   };
   const auto data = [&](std::string_view bytes) { splitter_.Feed(bytes, on_record); };
   const auto rotated = [&] { splitter_.Flush(on_record); };
   if (server_) {
     server_->Poll(*context.session, data, rotated);
-  } else {
+  } else if (file_) {
     file_->Poll(data, rotated);
+  } else {
+    const logs::ChunkJoiner::Sink on_message = [&](std::string_view text,
+                                                   std::optional<std::int64_t> epoch_ms) {
+      std::size_t at = 0;
+      while (at <= text.size()) {
+        const std::size_t newline = text.find('\n', at);
+        const std::size_t end = newline == std::string_view::npos ? text.size() : newline;
+        StderrLine(text.substr(at, end - at), epoch_ms, context);
+        at = end + 1;
+      }
+    };
+    for (const auto& message : inbox_->Take()) {
+      joiner_.Feed(message.sender, message.text, message.epoch_ms, on_message);
+    }
+    joiner_.Flush(on_message);
+    const std::uint64_t dropped = inbox_->dropped();
+    lines_["dropped"] += static_cast<double>(dropped - inbox_dropped_seen_);
+    inbox_dropped_seen_ = dropped;
   }
   log.available = true;
   if (!log.started) log.started = context.now;  // it starts at the end of the log
+  if (lines_["parsed"] + lines_["unparsed"] > lines_before) log.last_line = context.now;
   // Keep what the health window needs, by the newest line's time.
   const auto window_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(context.health_window).count();
-  while (!log.error_times.empty() && log.error_times.front() < log.error_times.back() - window_ms) {
+  while (!log.error_times.empty() && log.error_times.front() < newest_log_ms_ - window_ms) {
     log.error_times.pop_front();
   }
   for (const auto& [key, count] : counts_) {
@@ -114,8 +195,19 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   for (const auto& [source, count] : errors_by_source_) {
     out.Counter("pgvigil_log_errors_total",
                 "ERROR, FATAL and PANIC log lines: the application's, and the agent's own (by "
-                "its application_name).",
+                "its application_name or its sessions' pids).",
                 {{"source", source}}, count);
+  }
+  for (const auto& [outcome, count] : lines_) {
+    out.Counter("pgvigil_log_lines_total",
+                "Server log lines received, by source and outcome (parsed, unparsed by the "
+                "format or line prefix, dropped before parsing).",
+                {{"source", source_}, {"outcome", outcome}}, count);
+  }
+  if (log.delay_seconds) {
+    out.Gauge("pgvigil_log_delay_seconds",
+              "How long the newest heartbeat line took from the server to the agent.", {},
+              *log.delay_seconds);
   }
 }
 

@@ -2,17 +2,26 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "collectors/collector.h"
-#include "collectors/log_source.h"
+#include "logs/chunks.h"
+#include "logs/file_source.h"
+#include "logs/inbox.h"
+#include "logs/line_prefix.h"
+#include "logs/splitter.h"
+#include "logs/sql_source.h"
 
 namespace pgvigil::collectors {
 
-// Counts server log messages by severity and SQLSTATE class (jsonlog or csvlog), and keeps the
-// last 100 errors for /health. Errors logged by sessions named like the agent's
-// (application_name "pgvigil") are its own: counted apart, never in the error ratio. With
-// log_source.path it reads that file, and runs while the database is unreachable too; without one
-// it reads the server's current log through SQL (ServerLogFollower). It polls every probe_interval.
+// Counts server log messages by severity and SQLSTATE class, and keeps the last 100 errors for
+// /health (docs/logs.md). Its lines come from one source: a file it follows, the server's current
+// log over SQL, or the inbox a syslog listener or HTTPS drain fills; they are jsonlog, csvlog or
+// stderr-style lines taken apart by the target's log_line_prefix. Errors logged by the agent's
+// own sessions (application_name "pgvigil", or one of its backends' pids) are counted apart,
+// never in the error ratio. Each run it writes a heartbeat line through the server log, whose
+// arrival says how far the pipeline has delivered and how late it is. It polls every
+// probe_interval, and runs while the database is unreachable too (except over SQL).
 class LogCollector final : public Collector {
  public:
   explicit LogCollector(const config::Target& target);
@@ -24,23 +33,40 @@ class LogCollector final : public Collector {
   static constexpr std::size_t kRecentErrors = 100;
   // Error times kept for the error ratio at most; beyond, the oldest go first.
   static constexpr std::size_t kErrorTimes = 200000;
+  // The source is silent after this long without a line, or three heartbeats, if longer.
+  static constexpr auto kSilentAfter = std::chrono::seconds(60);
+  // The heartbeat's text in the server log: "pgvigil heartbeat <epoch ms> <log time ms>".
+  static constexpr std::string_view kHeartbeatTag = "pgvigil heartbeat ";
+  [[nodiscard]] static std::string HeartbeatSql();
 
  private:
-  void Count(const LogRecord& record, CollectContext& context);
+  void Count(const logs::LogRecord& record, CollectContext& context);
+  void StderrLine(std::string_view line, std::optional<std::int64_t> epoch_ms,
+                  CollectContext& context);
+  void Heartbeat(const logs::LogRecord& record, CollectContext& context);
+  [[nodiscard]] std::optional<std::int64_t> LogTime(const logs::LogRecord& record) const;
 
-  bool csv_;
-  std::optional<FileFollower> file_;         // log_source.path is set
-  std::optional<ServerLogFollower> server_;  // otherwise
-  RecordSplitter splitter_;
+  std::string source_;
+  std::string format_;
+  bool heartbeat_;
+  // Once per statements_interval: a statements window is judged once a heartbeat written after
+  // its end has come back, so the error ratio lags the windows by about one of these.
+  config::Duration heartbeat_every_;
+  std::optional<logs::FileFollower> file_;         // log_source.path
+  std::optional<logs::ServerLogFollower> server_;  // SQL
+  std::shared_ptr<logs::LogInbox> inbox_;          // syslog or drain
+  logs::RecordSplitter splitter_;
+  logs::LinePrefix prefix_;
+  logs::ChunkJoiner joiner_;
+  std::optional<SteadyClock::time_point> next_heartbeat_;
+  // Server log time minus the epoch, learned from heartbeats: places lines that carry only a
+  // syslog header's time on the log's clock.
+  std::optional<std::int64_t> log_offset_ms_;
+  std::int64_t newest_log_ms_ = 0;
   std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
   std::map<std::string, double> errors_by_source_;                // application, agent
+  std::map<std::string, double> lines_;                           // by outcome
+  std::uint64_t inbox_dropped_seen_ = 0;
 };
-
-// A log line's time ("2026-11-22 09:59:31.123 UTC") as milliseconds of that wall time read as
-// UTC, the zone ignored; nullopt if it is not in that form.
-[[nodiscard]] std::optional<std::int64_t> LogTimeMillis(std::string_view log_time);
-
-// A log line's time as ISO 8601 in UTC when the server logs in UTC, else as the server wrote it.
-[[nodiscard]] std::string IsoTimestamp(const std::string& log_time);
 
 }  // namespace pgvigil::collectors

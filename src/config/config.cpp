@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "collectors/registry.h"
+#include "logs/line_prefix.h"
 #include "pg/dsn.h"
 
 namespace pgvigil::config {
@@ -241,13 +242,89 @@ class Reader {
                    settings.collectors[name] = Bool(value, p);
                  });
     } else if (key == "log_source") {
-      ForEachKey(node, path, {"path", "format"},
-                 [&](const std::string& k, const YAML::Node& value, const std::string& p) {
-                   if (k == "path") settings.log_source.path = String(value, p);
-                   if (k == "format")
-                     settings.log_source.format = OneOf(value, p, {"jsonlog", "csvlog"});
-                 });
+      ReadLogSource(node, path, settings.log_source);
     }
+  }
+
+  void ReadLogSource(const YAML::Node& node, const std::string& path, LogSource& source) const {
+    ForEachKey(node, path, {"path", "syslog", "drain", "sql", "format", "line_prefix", "heartbeat"},
+               [&](const std::string& k, const YAML::Node& value, const std::string& p) {
+                 if (k == "path") source.path = String(value, p);
+                 if (k == "format")
+                   source.format = OneOf(value, p, {"jsonlog", "csvlog", "stderr"});
+                 if (k == "sql") source.sql = OneOf(value, p, {"", "pg_read_file"});
+                 if (k == "heartbeat") source.heartbeat = Bool(value, p);
+                 if (k == "line_prefix") {
+                   source.line_prefix = String(value, p);
+                   try {
+                     (void)logs::LinePrefix(source.line_prefix);
+                   } catch (const std::invalid_argument& e) {
+                     Fail(value, p, std::string(e.what()) + " (or a preset: " + PresetList() + ")");
+                   }
+                 }
+                 if (k == "syslog") ReadSyslog(value, p, source.syslog);
+                 if (k == "drain") {
+                   ForEachKey(
+                       value, p, {"token_file"},
+                       [&](const std::string&, const YAML::Node& v, const std::string& tp) {
+                         source.drain.token_file = String(v, tp);
+                         source.drain.token =
+                             source.drain.token_file.empty()
+                                 ? std::string()
+                                 : ReadPasswordFile(v, tp, source.drain.token_file);
+                         if (!source.drain.token_file.empty() && source.drain.token.empty()) {
+                           Fail(v, tp, "the token file is empty");
+                         }
+                       });
+                 }
+               });
+    const int sources = !source.path.empty() + !source.syslog.listen.empty() +
+                        !source.drain.token_file.empty() + !source.sql.empty();
+    if (sources > 1) {
+      Fail(node, path,
+           "expected one log source (path, syslog.listen, drain.token_file or sql), got " +
+               std::to_string(sources));
+    }
+  }
+
+  void ReadSyslog(const YAML::Node& node, const std::string& path, SyslogSource& syslog) const {
+    ForEachKey(node, path, {"listen", "udp", "tls", "match"},
+               [&](const std::string& k, const YAML::Node& value, const std::string& p) {
+                 if (k == "listen") {
+                   syslog.listen = String(value, p);
+                   if (!syslog.listen.empty()) {
+                     try {
+                       (void)ParseListenAddress(syslog.listen);
+                     } catch (const ConfigError& e) {
+                       Fail(value, p, e.what());
+                     }
+                   }
+                 }
+                 if (k == "udp") syslog.udp = Bool(value, p);
+                 if (k == "match") syslog.match = String(value, p);
+                 if (k == "tls") {
+                   ForEachKey(
+                       value, p, {"cert_file", "key_file", "client_ca_file"},
+                       [&](const std::string& t, const YAML::Node& v, const std::string& tp) {
+                         if (t == "cert_file") syslog.tls.cert_file = String(v, tp);
+                         if (t == "key_file") syslog.tls.key_file = String(v, tp);
+                         if (t == "client_ca_file") syslog.tls.client_ca_file = String(v, tp);
+                       });
+                   const auto& tls = syslog.tls;
+                   if (tls.cert_file.empty() != tls.key_file.empty()) {
+                     Fail(value, p, "expected both cert_file and key_file, or neither");
+                   }
+                   if (!tls.client_ca_file.empty() && tls.cert_file.empty()) {
+                     Fail(value, p, "client_ca_file needs cert_file and key_file");
+                   }
+                 }
+               });
+  }
+
+  static std::string PresetList() {
+    std::string list;
+    for (const auto& name : logs::PresetNames()) list += (list.empty() ? "" : ", ") + name;
+    return list;
   }
 
   Thresholds RatioThresholds(const YAML::Node& node, const std::string& path,
@@ -528,9 +605,27 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
     out << YAML::Key << name << YAML::Value << enabled;
   }
   out << YAML::EndMap;
-  out << YAML::Key << "log_source" << YAML::Value << YAML::Flow << YAML::BeginMap;
-  out << YAML::Key << "path" << YAML::Value << settings.log_source.path;
-  out << YAML::Key << "format" << YAML::Value << settings.log_source.format;
+  const LogSource& log = settings.log_source;
+  out << YAML::Key << "log_source" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "path" << YAML::Value << log.path;
+  out << YAML::Key << "syslog" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << log.syslog.listen;
+  out << YAML::Key << "udp" << YAML::Value << log.syslog.udp;
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "cert_file" << YAML::Value << log.syslog.tls.cert_file;
+  out << YAML::Key << "key_file" << YAML::Value << log.syslog.tls.key_file;
+  out << YAML::Key << "client_ca_file" << YAML::Value << log.syslog.tls.client_ca_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "match" << YAML::Value << log.syslog.match;
+  out << YAML::EndMap;
+  // The token file's path only: its content is a secret.
+  out << YAML::Key << "drain" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "token_file" << YAML::Value << log.drain.token_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "sql" << YAML::Value << log.sql;
+  out << YAML::Key << "format" << YAML::Value << log.format;
+  out << YAML::Key << "line_prefix" << YAML::Value << log.line_prefix;
+  out << YAML::Key << "heartbeat" << YAML::Value << log.heartbeat;
   out << YAML::EndMap;
 }
 

@@ -20,9 +20,55 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// TLS of a syslog listener, as the exporter-toolkit names its files: a certificate and key,
+// and optionally the CA that client certificates must chain to (then required).
+struct SyslogTls {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+
+  bool operator==(const SyslogTls&) const = default;
+};
+
+struct SyslogSource {
+  std::string listen;  // HOST:PORT of the TCP listener; "" = no syslog
+  bool udp = false;    // also receive datagrams on the same address
+  SyslogTls tls;
+  std::string match;  // this target's messages: HOSTNAME or APP-NAME equal to it; "" = all
+
+  bool operator==(const SyslogSource&) const = default;
+};
+
+struct DrainSource {
+  std::string token_file;  // the drain's secret; its content is read at load time into `token`
+  std::string token;       // secret: never logged or printed
+
+  bool operator==(const DrainSource&) const = default;
+};
+
+// Where a target's server log lines come from (docs/logs.md): a file, a syslog listener, an HTTPS
+// drain, or SQL. At most one is set; none means SQL (pg_read_file) when the log collector is on.
 struct LogSource {
   std::string path;
-  std::string format = "jsonlog";
+  SyslogSource syslog;
+  DrainSource drain;
+  std::string sql;                 // "" or pg_read_file
+  std::string format = "jsonlog";  // of a file or SQL: jsonlog, csvlog or stderr
+  std::string line_prefix;         // the server's log_line_prefix, or a preset's name
+  bool heartbeat = true;
+
+  // "file", "syslog", "drain" or "sql".
+  [[nodiscard]] std::string Kind() const {
+    if (!path.empty()) return "file";
+    if (!syslog.listen.empty()) return "syslog";
+    if (!drain.token_file.empty()) return "drain";
+    return "sql";
+  }
+  // Whether lines are stderr-style text whose prefix must be taken apart.
+  [[nodiscard]] bool StderrLines() const {
+    const std::string kind = Kind();
+    return kind == "syslog" || kind == "drain" || format == "stderr";
+  }
 
   bool operator==(const LogSource&) const = default;
 };

@@ -89,6 +89,12 @@ std::optional<ErrorRatio> LogErrorRatio(const collectors::Observations& obs) {
   std::int64_t to = 0;
   for (const auto& step : obs.statements.window) {
     if (step.from < *obs.log.started) continue;
+    // A window is judged once the pipeline has delivered a heartbeat written after its end:
+    // lines arrive late, and an error not here yet must not read as a success.
+    if (obs.log.heartbeat &&
+        (!obs.log.delivered_to_ms || step.at_log_ms > *obs.log.delivered_to_ms)) {
+      break;
+    }
     ratio.statements += step.work_calls;
     if (!from) from = step.from_log_ms;
     to = step.at_log_ms;
@@ -107,6 +113,14 @@ ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observa
                              std::optional<double> rollback_ratio) {
   if (obs.log.available && obs.statements.available) {
     if (auto ratio = LogErrorRatio(obs)) return *ratio;
+    if (obs.log.heartbeat && !obs.statements.window.empty()) {
+      return {std::nullopt, "",
+              "waiting for the log pipeline to deliver the agent's heartbeat line past the end "
+              "of a statements window (" +
+                  (obs.log.delivered_to_ms ? std::string("it is behind")
+                                           : std::string("no heartbeat has arrived yet")) +
+                  ")"};
+    }
     return {std::nullopt, "",
             "waiting for the first statement and log deltas over the same interval (one "
             "statements_interval after start or after pg_stat_statements appeared)"};
@@ -374,6 +388,34 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
         Format(*ratio.value, 4) + ", " + what + " (> " + Format(limit, 4) + ")");
   } else {
     add(Unknown("error_ratio", ratio.detail), "");
+  }
+
+  if (!obs.log.source.empty() && obs.log.started) {
+    const auto& log = obs.log;
+    const auto quiet = input.now - log.last_line.value_or(*log.started);
+    const auto quiet_seconds = std::chrono::duration_cast<std::chrono::seconds>(quiet).count();
+    if (quiet > log.silent_after) {
+      add({{"name", "log_source"},
+           {"level", "warn"},
+           {"source", log.source},
+           {"silent_seconds", quiet_seconds}},
+          "no server log line from " + log.source + " for " + std::to_string(quiet_seconds) +
+              " s, not even the agent's heartbeat: the error ratio cannot be judged (check the "
+              "forwarder, the listener or drain address, and log_min_messages)");
+    } else {
+      add({{"name", "log_source"},
+           {"level", "ok"},
+           {"source", log.source},
+           {"delay_seconds",
+            log.delay_seconds ? json(Rounded(*log.delay_seconds)) : json(nullptr)}},
+          "");
+    }
+    if (log.errors_without_sqlstate > 0) {
+      notes.push_back(std::to_string(Count(log.errors_without_sqlstate)) +
+                      " application errors in the server log carried no SQLSTATE, counted as "
+                      "sqlstate_class \"\": add %e to log_line_prefix or set "
+                      "log_error_verbosity = verbose where the provider allows it");
+    }
   }
 
   const auto p95 = obs.probe.latencies.Quantile(0.95);

@@ -25,6 +25,8 @@ struct TargetInput {
   std::vector<CollectorStatus> collectors;
   config::Duration slow_query_threshold{};
   bool connect_probe_enabled = true;
+  // When the report is made: how long a log source has been silent is measured to it.
+  collectors::SteadyClock::time_point now = collectors::SteadyClock::now();
 };
 
 // One target's entry of the /health report (DESIGN §6): status, facts and checks. A PgBouncer

@@ -31,6 +31,20 @@ std::optional<std::string> DecodeBase64(const std::string& text) {
 
 }  // namespace
 
+bool TokenMatches(const std::string& authorization, const std::string& token) {
+  if (token.empty()) return false;
+  constexpr std::string_view kBearer = "Bearer ";
+  constexpr std::string_view kBasic = "Basic ";
+  if (authorization.starts_with(kBearer)) {
+    return SameText(authorization.substr(kBearer.size()), token);
+  }
+  if (!authorization.starts_with(kBasic)) return false;
+  const auto decoded = DecodeBase64(authorization.substr(kBasic.size()));
+  if (!decoded) return false;
+  const auto colon = decoded->find(':');
+  return colon != std::string::npos && SameText(decoded->substr(colon + 1), token);
+}
+
 BasicAuth::BasicAuth(std::map<std::string, std::string> users) : users_(std::move(users)) {
   if (users_.empty()) return;
   // "$2b$12$..." -> cost 12: the dummy costs what a real check costs.

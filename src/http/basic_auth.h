@@ -7,6 +7,11 @@
 
 namespace pgvigil::http {
 
+// Whether an Authorization header carries `token`: as a bearer token, or as the password of
+// basic auth (any user name; a Heroku drain URL https://user:TOKEN@host/… arrives so). Compared
+// in constant time; an empty token matches nothing.
+[[nodiscard]] bool TokenMatches(const std::string& authorization, const std::string& token);
+
 // Checks "Authorization: Basic ..." against bcrypt hashes (libxcrypt crypt_r). A verified
 // password is remembered per user, so a scrape every few seconds does not pay bcrypt each time.
 // An unknown user costs the same bcrypt as a wrong password (against a dummy hash of the same

@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace pgvigil::http {
 namespace {
@@ -115,9 +117,22 @@ class GuardedStream final : public httplib::Stream {
     deadline_ = Clock::now() + limits_.request_deadline;
     budget_ = limits_.max_request_bytes;
   }
-  // Whether the connection must end: the request's budget is spent, or a read failed (timed
-  // out, passed the deadline, or the peer broke off), whatever the parser answered.
-  [[nodiscard]] bool Finished() const { return budget_ == 0 || failed_; }
+  // Whether the connection must end: the request's budget is spent, a read failed (timed out,
+  // passed the deadline, or the peer broke off), or the request asked to, whatever the parser
+  // answered.
+  [[nodiscard]] bool Finished() const { return budget_ == 0 || failed_ || close_; }
+  // The current request's accepted body: this many bytes more may be read for it.
+  void AllowBody(std::size_t bytes) {
+    budget_ = bytes > SIZE_MAX - budget_ ? SIZE_MAX : budget_ + bytes;
+  }
+  void CloseAfterResponse() { close_ = true; }
+  void AtRequestEnd(std::function<void()> done) { at_end_.push_back(std::move(done)); }
+  // Runs what was to run once the current request is over.
+  void EndRequest() {
+    auto at_end = std::move(at_end_);
+    at_end_.clear();
+    for (auto& done : at_end) done();
+  }
 
   bool is_readable() const override {
     return Buffered() || Await(fd_, Direction::kRead, ReadUntil(), &stopping_);
@@ -207,12 +222,48 @@ class GuardedStream final : public httplib::Stream {
   Clock::time_point deadline_ = Clock::time_point::max();
   std::size_t budget_ = 0;
   bool failed_ = false;
+  bool close_ = false;
+  std::vector<std::function<void()>> at_end_;
   std::array<char, 16 * 1024> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
 };
 
+// The stream of the request this thread is handling, while process_request runs.
+thread_local GuardedStream* current_stream = nullptr;
+
+// Makes `stream` the thread's current stream for as long as it lives.
+class CurrentStream {
+ public:
+  explicit CurrentStream(GuardedStream& stream) : stream_(stream) { current_stream = &stream; }
+  ~CurrentStream() {
+    current_stream = nullptr;
+    stream_.EndRequest();
+  }
+  CurrentStream(const CurrentStream&) = delete;
+  CurrentStream& operator=(const CurrentStream&) = delete;
+
+ private:
+  GuardedStream& stream_;
+};
+
 }  // namespace
+
+void AllowRequestBody(std::size_t bytes) {
+  if (current_stream != nullptr) current_stream->AllowBody(bytes);
+}
+
+void CloseAfterResponse() {
+  if (current_stream != nullptr) current_stream->CloseAfterResponse();
+}
+
+void AtRequestEnd(std::function<void()> done) {
+  if (current_stream != nullptr) {
+    current_stream->AtRequestEnd(std::move(done));
+  } else {
+    done();
+  }
+}
 
 GuardedServer::GuardedServer(ssl_ctx_st* tls, ConnectionLimits limits)
     : tls_(tls), limits_(limits) {}
@@ -242,7 +293,10 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
       stream.BeginRequest();
       const bool last = served + 1 == limits_.keep_alive_max;
       bool closed = false;
-      ok = process_request(stream, last, closed, nullptr);
+      {
+        const CurrentStream current(stream);
+        ok = process_request(stream, last, closed, nullptr);
+      }
       if (!ok || closed || stream.Finished()) break;
     }
     if (ssl) {

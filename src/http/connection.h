@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 
 struct ssl_ctx_st;
@@ -20,11 +21,24 @@ struct ConnectionLimits {
   // was awaited: a client dripping bytes fast enough to beat io_timeout still ends here.
   std::chrono::milliseconds request_deadline{10000};
   // Bytes of one request the parser may read; past it the client reads as end of stream, so an
-  // endless request line or header ends as 414/400, never as memory.
+  // endless request line or header ends as 414/400, never as memory. A body the server accepted
+  // from the request's headers is added to it (AllowRequestBody).
   std::size_t max_request_bytes = 64 * 1024;
   // Requests per connection before it is closed.
   std::size_t keep_alive_max = 100;
 };
+
+// For the pre-routing handler, while it looks at a request's headers on its connection's thread
+// (each connection runs on a thread of its own; elsewhere these do nothing):
+//  - AllowRequestBody: the request's body, `bytes` long as announced, is accepted: the request
+//    may read that much beyond max_request_bytes (so only an accepted body costs more than it);
+//  - CloseAfterResponse: the connection ends once the response is sent, as when a body is
+//    refused unread (its bytes must not be read as the next request);
+//  - AtRequestEnd: `done` runs once the request is over, answered or not (at once when called
+//    elsewhere).
+void AllowRequestBody(std::size_t bytes);
+void CloseAfterResponse();
+void AtRequestEnd(std::function<void()> done);
 
 // cpp-httplib's server with its connection loop replaced: every connection (plain, or TLS when
 // given a context) is read under ConnectionLimits, which cpp-httplib 0.11 alone cannot bound

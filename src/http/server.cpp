@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <regex>
+#include <semaphore>
 #include <set>
 #include <stdexcept>
 
@@ -16,6 +18,7 @@
 #include "http/basic_auth.h"
 #include "http/connection.h"
 #include "http/tls.h"
+#include "logs/drain.h"
 
 namespace pgvigil::http {
 namespace {
@@ -26,6 +29,12 @@ namespace {
 constexpr std::size_t kMaxConnections = 512;
 // GET needs no body; a request announcing more is refused (413) before anything is read.
 constexpr std::size_t kMaxBody = 4096;
+// Drain requests whose bodies are read at once (each up to logs::kMaxDrainBody, held twice while
+// it is handed over): the memory that drains, or clients posing as one, can take. Beyond, a
+// request waits kDrainSlotWait for a slot, then is refused (503), its body unread.
+constexpr std::ptrdiff_t kConcurrentDrains = 16;
+constexpr auto kDrainSlotWait = std::chrono::seconds(2);
+using DrainSlots = std::counting_semaphore<kConcurrentDrains>;
 // How long a stop waits for connections still open; the rest are left to the process exit.
 constexpr auto kStopGrace = std::chrono::seconds(2);
 
@@ -127,6 +136,7 @@ Page AssetPage(const Asset& asset) {
 void Send(httplib::Response& response, Page page) {
   response.status = page.status;
   for (const auto& [name, value] : page.headers) response.set_header(name, value);
+  if (page.status == 204) return;  // no content
   // Sent as it is: httplib would compress a body given as content by itself (gzip whenever the
   // header mentions it, q=0 or not), at scrape time; /metrics comes gzip-encoded already when
   // the client accepts it.
@@ -169,6 +179,72 @@ void SendError(httplib::Response& response, int status, const std::string& messa
   response.set_content(message + "\n", "text/plain; charset=utf-8");
 }
 
+// POST /logs/<target>: the target is one path segment of [A-Za-z0-9_.-].
+constexpr std::string_view kDrainPrefix = "/logs/";
+constexpr const char* kDrainRoute = R"(/logs/([A-Za-z0-9_.\-]+))";
+const std::regex& DrainPattern() {
+  static const std::regex pattern(kDrainRoute);
+  return pattern;
+}
+
+bool IsDrainPath(const std::string& path) { return path.starts_with(kDrainPrefix); }
+
+bool AnnouncesBody(const httplib::Request& request) {
+  return request.has_header("Transfer-Encoding") ||
+         request.get_header_value<std::uint64_t>("Content-Length") > 0;
+}
+
+// A drain request, from its headers alone. With `slots`, the body is then to be read: it waits
+// for a slot, held until the request is over, and its length is added to the request's byte
+// budget. Anything refused ends the connection after the answer, its body unread.
+httplib::Server::HandlerResponse ScreenDrain(const httplib::Request& request,
+                                             httplib::Response& response, bool drains,
+                                             const std::shared_ptr<DrainSlots>& slots) {
+  const auto refuse = [&](int status, const std::string& message) {
+    CloseAfterResponse();
+    response.set_header("Connection", "close");
+    SendError(response, status, message);
+    return httplib::Server::HandlerResponse::Handled;
+  };
+  if (!drains || !std::regex_match(request.path, DrainPattern())) {
+    return refuse(404, "not found: a drain posts to /logs/<target>");
+  }
+  if (request.method != "POST") {
+    response.set_header("Allow", "POST");
+    return refuse(405, "method not allowed: a drain uses POST");
+  }
+  if (request.has_header("Transfer-Encoding")) {
+    return refuse(411, "a drain request needs Content-Length, not Transfer-Encoding");
+  }
+  if (!request.has_header("Content-Length")) return refuse(411, "Content-Length required");
+  const std::string length_text = request.get_header_value("Content-Length");
+  if (request.get_header_value_count("Content-Length") != 1 || length_text.empty() ||
+      length_text.size() > 19 || length_text.find_first_not_of("0123456789") != std::string::npos) {
+    return refuse(400, "bad Content-Length");
+  }
+  const std::uint64_t length = std::stoull(length_text);
+  if (length > logs::kMaxDrainBody) {
+    return refuse(413, "request body too large: a drain sends " +
+                           std::to_string(logs::kMaxDrainBody) + " bytes at most");
+  }
+  const std::string encoding = request.get_header_value("Content-Encoding");
+  if (!encoding.empty() && encoding != "identity") {
+    return refuse(415, "Content-Encoding is not taken: send the body as it is");
+  }
+  if (!request.params.empty()) {
+    return refuse(400, "unknown query parameter: " + request.params.begin()->first);
+  }
+  if (slots) {
+    if (!slots->try_acquire_for(kDrainSlotWait)) {
+      response.set_header("Retry-After", "1");
+      return refuse(503, "too many drain requests at once; retry");
+    }
+    AtRequestEnd([slots] { slots->release(); });
+    AllowRequestBody(static_cast<std::size_t>(length));
+  }
+  return httplib::Server::HandlerResponse::Unhandled;
+}
+
 }  // namespace
 
 Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::move(routes)) {
@@ -191,13 +267,19 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
   for (const auto& [name, value] : web.headers) headers.emplace(name, value);
   server_->set_default_headers(std::move(headers));
   auto auth = std::make_shared<BasicAuth>(web.basic_auth_users);
+  const bool drains = static_cast<bool>(routes_.drain);
+  auto slots = std::make_shared<DrainSlots>(kConcurrentDrains);
   server_->set_pre_routing_handler(
-      [auth](const httplib::Request& request, httplib::Response& response) {
+      [auth, drains, slots](const httplib::Request& request, httplib::Response& response) {
+        if (IsDrainPath(request.path)) return ScreenDrain(request, response, drains, slots);
+        // GET needs no body: one it announces is not read, so the connection ends after the answer
+        // (its bytes would otherwise be read as the next request).
+        if (AnnouncesBody(request)) CloseAfterResponse();
         if (!ServedPaths().contains(request.path)) {
           SendError(response, 404, "not found: try /metrics or /health");
           return httplib::Server::HandlerResponse::Handled;
         }
-        // GET needs no body: one announced beyond the limit is refused, not read.
+        // One announced beyond the limit is refused from the headers.
         if (request.has_header("Transfer-Encoding") ||
             request.get_header_value<std::uint64_t>("Content-Length") > kMaxBody) {
           response.set_header("Connection", "close");
@@ -231,6 +313,15 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
         }
         return httplib::Server::HandlerResponse::Unhandled;
       });
+  // A drain sending "Expect: 100-continue" hears a refusal before it sends the body.
+  server_->set_expect_100_continue_handler(
+      [drains](const httplib::Request& request, httplib::Response& response) {
+        if (IsDrainPath(request.path) && ScreenDrain(request, response, drains, nullptr) ==
+                                             httplib::Server::HandlerResponse::Handled) {
+          return response.status;
+        }
+        return 100;
+      });
   server_->set_exception_handler(
       [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
         std::string what = "unknown error";
@@ -246,7 +337,8 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
   server_->new_task_queue = [left = connections_left_running_] {
     return new ConnectionThreads(left);
   };
-  server_->set_payload_max_length(kMaxBody);
+  // What a drain may send; every other body is refused from its headers (kMaxBody).
+  server_->set_payload_max_length(logs::kMaxDrainBody);
   // Our connection loop enforces these (ConnectionLimits); httplib only announces them in the
   // Keep-Alive header, so they must say the same.
   server_->set_keep_alive_max_count(ConnectionLimits{}.keep_alive_max);
@@ -286,6 +378,15 @@ void Server::Install() {
       return;
     }
     Send(response, routes_.history(request.get_param_value("target")));
+  });
+  server_->Post(kDrainRoute, [this](const httplib::Request& request, httplib::Response& response) {
+    DrainRequest drain;
+    drain.target = request.matches[1];
+    drain.authorization = request.get_header_value("Authorization");
+    drain.content_type = request.get_header_value("Content-Type");
+    drain.body = request.body;
+    drain.frame_id = request.get_header_value("Logplex-Frame-Id");
+    Send(response, routes_.drain(drain));
   });
   for (const Asset& asset : Assets()) {
     server_->Get(AssetPath(asset), [&asset](const httplib::Request&, httplib::Response& response) {

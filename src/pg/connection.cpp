@@ -137,6 +137,10 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
     throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
   }
 
+  // Its server log lines are the agent's own even where the log line prefix has no %a.
+  if (options.own_load != nullptr && !options.admin_console) {
+    options.own_load->RecordBackend(PQbackendPID(conn.get()));
+  }
   std::unique_ptr<Connection> connection(new Connection(
       std::move(conn), options.query_timeout + kQueryGrace, options.stop, options.own_load));
   connection->queued_ = queued;

@@ -233,4 +233,17 @@ OwnLoad::Counts OwnLoad::TotalAt(Clock::time_point at) const {
   return after == history_.begin() ? before_history_ : std::prev(after)->second;
 }
 
+void OwnLoad::RecordBackend(int pid) {
+  if (pid <= 0) return;
+  std::lock_guard lock(mutex_);
+  backends_.push_back(pid);
+  if (backends_.size() > kBackends) backends_.pop_front();
+}
+
+bool OwnLoad::IsOwnBackend(int pid) const {
+  if (pid <= 0) return false;
+  std::lock_guard lock(mutex_);
+  return std::find(backends_.begin(), backends_.end(), pid) != backends_.end();
+}
+
 }  // namespace pgvigil::pg

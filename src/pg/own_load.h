@@ -50,6 +50,11 @@ class OwnLoad {
   void End(const std::string& fingerprint, bool ok, double seconds,
            Clock::time_point at = Clock::now());
 
+  // A backend the agent opened (the monitoring session, a connect probe): its log lines are the
+  // agent's own. The last kBackends are kept.
+  void RecordBackend(int pid);
+  [[nodiscard]] bool IsOwnBackend(int pid) const;
+
   // Cumulative counts since the worker started.
   [[nodiscard]] ByFingerprint Statements() const;
   [[nodiscard]] Counts Total() const;
@@ -60,12 +65,14 @@ class OwnLoad {
  private:
   static constexpr auto kHistory = std::chrono::seconds(60);
   static constexpr auto kResolution = std::chrono::milliseconds(100);
+  static constexpr std::size_t kBackends = 256;
 
   mutable std::mutex mutex_;
   ByFingerprint statements_;
   Counts total_;
   std::deque<std::pair<Clock::time_point, Counts>> history_;  // total_ after each statement
   Counts before_history_;
+  std::deque<int> backends_;
 };
 
 }  // namespace pgvigil::pg

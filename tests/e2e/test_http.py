@@ -160,7 +160,7 @@ class HttpTest(unittest.TestCase):
         checks = {c["name"]: c for c in target["checks"]}
         self.assertEqual(set(checks), {"reachable", "connection_usage", "error_ratio",
                                        "probe_latency", "mean_query_time", "slow_queries",
-                                       "connect_probe"})
+                                       "connect_probe", "log_source"})
         self.assertEqual(checks["connection_usage"]["level"], "ok")
         # Errors over statements once both have a delta over the same interval; never before.
         if checks["error_ratio"]["level"] == "unknown":

@@ -1,5 +1,3 @@
-#include "collectors/log_source.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -9,10 +7,25 @@
 
 #include "collectors/log.h"
 #include "fake_session.h"
+#include "logs/csvlog.h"
+#include "logs/file_source.h"
+#include "logs/jsonlog.h"
+#include "logs/log_time.h"
+#include "logs/splitter.h"
+#include "logs/sql_source.h"
 #include "metrics_lookup.h"
 
 namespace pgvigil::collectors {
 namespace {
+
+using logs::DecodeHexBytea;
+using logs::FileFollower;
+using logs::IsoTimestamp;
+using logs::LogTimeMillis;
+using logs::ParseCsvlog;
+using logs::ParseJsonlog;
+using logs::RecordSplitter;
+using logs::ServerLogFollower;
 
 std::vector<std::pair<std::string, bool>> Split(bool csv, std::size_t max,
                                                 const std::vector<std::string>& chunks) {
@@ -281,7 +294,8 @@ TEST(LogCollectorTest, TheAgentsOwnErrorsAreCountedApartByApplicationName) {
   std::ofstream(path) << R"({"error_severity":"ERROR","message":"before the start"})"
                       << "\n";
   config::Target target;
-  target.settings.log_source = {path.string(), "jsonlog"};
+  target.settings.log_source.path = path.string();
+  target.settings.log_source.format = "jsonlog";
   LogCollector collector(target);
   pg::ConnectOptions options;
   Observations observations;

@@ -1,0 +1,288 @@
+"""Error rates from the server log over syslog, as managed services deliver it: the test
+server writes to syslog (log_destination = syslog), Debian's rsyslog takes it from /dev/log and
+forwards it to the agent's syslog listener over TCP (newline or octet-counted framing, or TLS),
+and the agent counts errors by SQLSTATE against the statements the application ran. Each run
+sets a provider's log_line_prefix preset on the server; the truth is what the test sent."""
+
+import base64
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+import unittest
+
+import harness
+
+APP = ("it_user", "it-pw", "pgvigil_it")
+# Presets and the log_line_prefix the server is given for each: one of each provider's choices.
+PRESETS = {
+    "aiven": "%m [%p] %q[user=%u,db=%d,app=%a] ",
+    "rds": "%t:%r:%u@%d:[%p]:",
+    "heroku": " sql_error_code = %e time_ms = \"%m\" pid=\"%p\" proc_start_time=\"%s\" "
+              "session_id=\"%c\" vtid=\"%v\" tid=\"%x\" log_line=\"%l\" %qdatabase=\"%d\" "
+              "connection_source=\"%r\" user=\"%u\" application_name=\"%a\" ",
+    "azure": "%t-%c-",
+    "debian": "%m [%p] %q%u@%d ",
+}
+ALL_MAJORS = os.environ.get("PGVIGIL_TEST_MAJOR", "15") == "15"
+
+
+class Rsyslog:
+    """Debian's rsyslogd with a private config: /dev/log in, the agent's listener out."""
+
+    def __init__(self, port, framing="traditional", tls_ca=None):
+        self.dir = tempfile.mkdtemp(prefix="pgvigil-rsyslog-")
+        os.chmod(self.dir, 0o755)
+        tls = ""
+        global_tls = ""
+        if tls_ca:
+            global_tls = 'DefaultNetstreamDriverCAFile="%s"' % tls_ca
+            tls = ('StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/name" '
+                   'StreamDriverPermittedPeers="localhost"')
+        conf = os.path.join(self.dir, "rsyslog.conf")
+        with open(conf, "w") as f:
+            f.write("""global(workDirectory="%(dir)s" %(global_tls)s)
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="/dev/log" CreatePath="off" RateLimit.Interval="0")
+if $programname == 'postgres' then {
+  action(type="omfwd" target="127.0.0.1" port="%(port)d" protocol="tcp"
+         TCP_Framing="%(framing)s" template="RSYSLOG_SyslogProtocol23Format" %(tls)s
+         queue.type="LinkedList" action.resumeRetryCount="-1" action.resumeInterval="1")
+}
+""" % {"dir": self.dir, "port": port, "framing": framing, "tls": tls, "global_tls": global_tls})
+        self.pidfile = os.path.join(self.dir, "rsyslogd.pid")
+        self.process = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", self.pidfile],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        harness.wait_for(lambda: os.path.exists("/dev/log") and
+                         stat.S_ISSOCK(os.stat("/dev/log").st_mode), 10, what="rsyslog's /dev/log")
+        os.chmod("/dev/log", 0o666)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if os.path.exists("/dev/log"):
+            os.unlink("/dev/log")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def set_server(prefix, verbosity="default", destination="syslog"):
+    harness.psql("ALTER SYSTEM SET log_destination = '%s'" % destination)
+    harness.psql("ALTER SYSTEM SET log_line_prefix = '%s'" % prefix.replace("'", "''"))
+    harness.psql("ALTER SYSTEM SET log_error_verbosity = '%s'" % verbosity)
+    harness.psql("SELECT pg_reload_conf()")
+    time.sleep(0.5)
+
+
+def reset_server():
+    for setting in ("log_destination", "log_line_prefix", "log_error_verbosity"):
+        harness.psql("ALTER SYSTEM RESET %s" % setting)
+    harness.psql("SELECT pg_reload_conf()")
+
+
+class SyslogTest(unittest.TestCase):
+    def setUp(self):
+        harness.require_environment(self)
+        if os.path.exists("/dev/log"):
+            self.skipTest("/dev/log belongs to this machine's syslog daemon; the test needs it")
+        harness.psql("DROP TABLE IF EXISTS syslog_t; CREATE TABLE syslog_t (id int PRIMARY KEY);"
+                     "GRANT ALL ON syslog_t TO it_user; INSERT INTO syslog_t VALUES (1)",
+                     dbname="pgvigil_it")
+        self.rsyslog = None
+        self.agent = None
+
+    def tearDown(self):
+        if self.agent:
+            self.agent.close()
+        if self.rsyslog:
+            self.rsyslog.stop()
+        reset_server()
+
+    def start(self, preset, framing="traditional", tls=False):
+        port = harness.free_port()
+        tls_config = ""
+        ca = None
+        if tls:
+            cert, key = harness.self_signed_certificate("syslog")
+            tls_config = ", tls: {cert_file: %s, key_file: %s}" % (cert, key)
+            ca = cert
+        self.agent = harness.Agent(harness.config(
+            [("primary", harness.dsn(), "collectors: {log: true}",
+              "log_source: {syslog: {listen: '127.0.0.1:%d'%s, match: postgres}, "
+              "line_prefix: %s}" % (port, tls_config, preset))],
+            defaults={"statements_interval": "1s", "probe_interval": "1s"}))
+        self.rsyslog = Rsyslog(port, framing, ca)
+        harness.wait_for(lambda: self.agent.health().json()["targets"][0]["errors"]
+                         ["application_errors"] is not None, 30,
+                         what="a first statements window the log pipeline delivered past")
+
+    def workload(self, requests=300, failing_every=12, fatal_logins=3):
+        """A pooled application: a SELECT 1 check and one insert per request; one request in
+        `failing_every` fails, cycling through 23505, 22P02 and 42601; then `fatal_logins`
+        logins with a wrong password (FATAL 28P01). Returns the truth."""
+        pool = harness.Pool(4, *APP, application="checkout")
+        sent = {"23": 0, "22": 0, "42": 0, "28": 0}
+        ok = 0
+        bad = [("23", "INSERT INTO syslog_t VALUES (1);"),
+               ("22", "INSERT INTO syslog_t VALUES ('x');"),
+               ("42", "INSERT INTO syslog_t VALUES 1;")]
+        for i in range(requests):
+            if i % failing_every == failing_every - 1:
+                cls, sql = bad[(i // failing_every) % len(bad)]
+                sent[cls] += 1
+                pool.request(sql)
+            else:
+                ok += 1
+                pool.request("INSERT INTO syslog_t VALUES (%d);" % (1000 + i))
+        pool.close()
+        env = dict(os.environ, PGPASSWORD="wrong-password")
+        for _ in range(fatal_logins):
+            subprocess.run(["psql", "-X", "-h", harness.HOST, "-p", harness.PORT, "-U", APP[0],
+                            "-d", APP[2], "-c", "SELECT 1"], env=env, capture_output=True)
+            sent["28"] += 1
+        errors = sum(sent.values())
+        return sent, ok, errors / (ok + errors)
+
+    def measure(self, preset, prefix, verbosity="default", framing="traditional", tls=False):
+        set_server(prefix, verbosity)
+        self.start(preset, framing, tls)
+        sent, ok, truth = self.workload()
+        carried = "%e" in prefix or verbosity == "verbose"
+
+        def settled():
+            samples = self.agent.metrics()
+            by_class = {cls: harness.sample(samples, "pg_log_messages_total",
+                                            severity="ERROR" if cls != "28" else "FATAL",
+                                            sqlstate_class=cls if carried else "") or 0
+                        for cls in sent}
+            errors = self.agent.health().json()["targets"][0]["errors"]
+            counted = (sum(by_class.values()) if carried
+                       else by_class["23"] + (by_class["28"]))
+            last[:] = [by_class, errors["error_ratio"], errors["application_errors"]]
+            if counted < sum(sent.values()) or errors["application_errors"] != sum(sent.values()):
+                return None
+            return by_class, errors
+        last = []
+        try:
+            by_class, errors = harness.wait_for(settled, 60, what="every error counted")
+        except AssertionError as e:
+            raise AssertionError("%s; sent %s, last %s" % (e, sent, last)) from None
+        if carried:
+            self.assertEqual(by_class, sent)
+        ratio = errors["error_ratio"]
+        print("PostgreSQL %s syslog %s%s preset %s verbosity %s: truth %.4f, error_ratio %.4f" % (
+            os.environ.get("PGVIGIL_TEST_MAJOR", "15"), framing, " TLS" if tls else "", preset,
+            verbosity, truth, ratio))
+        self.assertAlmostEqual(ratio, truth, delta=0.01)
+        samples = self.agent.metrics()
+        # The heartbeat came back through the whole pipeline and was known as the agent's own.
+        self.assertIsNotNone(harness.sample(samples, "pgvigil_log_delay_seconds"))
+        self.assertEqual(harness.sample(samples, "pgvigil_log_errors_total", source="agent"), 0)
+        self.assertGreater(harness.sample(samples, "pgvigil_log_lines_total", source="syslog",
+                                          outcome="parsed"), 0)
+        checks = {c["name"]: c for c in self.agent.health().json()["targets"][0]["checks"]}
+        self.assertEqual(checks["log_source"]["level"], "ok")
+        return ratio, truth
+
+    def test_every_preset_newline_framing(self):
+        presets = PRESETS if ALL_MAJORS else {"debian": PRESETS["debian"]}
+        for preset, prefix in presets.items():
+            with self.subTest(preset=preset):
+                self.measure(preset, prefix)
+                self.tearDown()
+
+    def test_verbose_errors_octet_counted(self):
+        self.measure("rds", PRESETS["rds"], verbosity="verbose", framing="octet-counted")
+
+    @unittest.skipUnless(ALL_MAJORS, "TLS is the same on every major")
+    def test_tls(self):
+        self.measure("aiven", PRESETS["aiven"], tls=True, framing="octet-counted")
+
+    @unittest.skipUnless(ALL_MAJORS, "the forwarder is the same on every major")
+    def test_stopped_forwarder_is_a_silent_source_not_zero_errors(self):
+        set_server(PRESETS["debian"])
+        self.start("debian")
+        self.rsyslog.stop()
+        self.rsyslog = None
+        # Nothing arrives any more, not even the heartbeat: after the silence limit (60 s, or
+        # three statements intervals) the source is a warning, and no window is judged.
+        def silent():
+            target = self.agent.health().json()["targets"][0]
+            checks = {c["name"]: c for c in target["checks"]}
+            return target if checks["log_source"]["level"] == "warn" else None
+        target = harness.wait_for(silent, 90, what="log_source warn")
+        self.assertIn("log_source", " ".join(target["reasons"]))
+
+
+class SyslogHostileTest(unittest.TestCase):
+    """Garbage, absurd frame lengths and idle connections on the syslog port: bounded memory,
+    scrapes answered, nothing counted for the target."""
+
+    def setUp(self):
+        harness.require_environment(self)
+        self.port = harness.free_port()
+        self.agent = harness.Agent(harness.config(
+            [("primary", harness.dsn(), "collectors: {log: true}",
+              "log_source: {syslog: {listen: '127.0.0.1:%d'}, line_prefix: debian}" % self.port)]))
+        harness.wait_for(lambda: harness.sample(self.agent.metrics(),
+                                                "pgvigil_log_receiver_connections") is not None,
+                         10, what="the syslog listener")
+
+    def tearDown(self):
+        self.agent.close()
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.agent.process.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def test_hostile_senders(self):
+        before = self.rss_kib()
+        idle = []
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", self.port))
+            idle.append(s)
+        # A frame length of 10^12: the connection is cut, nothing is buffered.
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b"1000000000000 <13>1 - - - - - - x")
+            s.settimeout(5)
+            self.assertEqual(s.recv(10), b"")
+        # Garbage and a flood of 16 MiB of lines that are not syslog, on four connections.
+        for _ in range(4):
+            with socket.create_connection(("127.0.0.1", self.port)) as s:
+                try:
+                    s.sendall(os.urandom(1 << 20) + b"\n" + (b"x" * 100 + b"\n") * 30000)
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # cut off for bytes that cannot be framed: what should happen
+        # A line that is syslog but 1 MiB long: dropped, the next one on the same connection kept.
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b"<13>Dec  7 02:00:00 host postgres[1]: " + b"y" * (1 << 20) + b"\n")
+            s.sendall(b"<13>Dec  7 02:00:00 host postgres[1]: [1-1] 2026-12-07 02:00:00.000 UTC "
+                      b"[1] u@d ERROR:  boom\n")
+        samples = harness.wait_for(
+            lambda: (lambda m: m if harness.sample(m, "pg_log_messages_total", severity="ERROR",
+                                                   sqlstate_class="") == 1 else None)(
+                self.agent.metrics()), 15, what="the one good error counted")
+        self.assertGreater(harness.sample(samples, "pgvigil_log_receiver_messages_total",
+                                          outcome="malformed"), 0)
+        self.assertEqual(harness.sample(samples, "pgvigil_log_receiver_messages_total",
+                                        outcome="oversized"), 1)
+        self.assertGreaterEqual(harness.sample(samples, "pgvigil_log_receiver_connections"), 200)
+        for _ in range(20):
+            self.assertEqual(self.agent.get("/metrics").status, 200)
+        growth = self.rss_kib() - before
+        self.assertLess(growth, 64 * 1024, "RSS grew by %d KiB" % growth)
+        for s in idle:
+            s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
