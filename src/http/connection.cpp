@@ -15,6 +15,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "http/listen.h"
+
 namespace pgvigil::http {
 namespace {
 
@@ -220,6 +222,8 @@ GuardedServer::GuardedServer(ssl_ctx_st* tls, ConnectionLimits limits)
 GuardedServer::~GuardedServer() {
   if (tls_ != nullptr) SSL_CTX_free(tls_);
 }
+
+bool GuardedServer::ApplyListenBacklog() { return http::ApplyListenBacklog(svr_sock_); }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
   const int flags = ::fcntl(sock, F_GETFL);
