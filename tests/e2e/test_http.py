@@ -94,7 +94,8 @@ class HttpTest(unittest.TestCase):
         # Every DESIGN.md §5 name, with every collector on.
         contract = [
             "pg_up", "pg_probe_duration_seconds_bucket", "pg_probe_connect_duration_seconds_bucket",
-            "pg_probes_total", "pg_probe_failures_total", "pg_server_info", "pg_in_recovery",
+            "pg_probes_total", "pg_probe_failures_total", "pg_probe_connect_refused_total",
+            "pg_server_info", "pg_in_recovery",
             "pg_connections_max", "pg_connections_used", "pg_stat_activity_sessions",
             "pg_stat_activity_lock_waiters", "pg_stat_activity_slow_queries",
             "pg_database_connection_limit", "pg_settings_max_connections",
