@@ -145,6 +145,8 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
     throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
   }
 
+  // The backend ran a start-up transaction of its own, counted in pg_stat_database.
+  if (options.own_load != nullptr && !options.admin_console) options.own_load->RecordSession();
   std::unique_ptr<Connection> connection(new Connection(
       std::move(conn), options.query_timeout + kQueryGrace, options.stop, options.own_load));
   connection->queued_ = queued;
