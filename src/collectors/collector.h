@@ -100,6 +100,12 @@ struct Observations {
     double housekeeping_ms = 0;
     double agent_calls = 0;
     double agent_ms = 0;
+    // pg_stat_database over the same interval, for the error ratio without a log source: the
+    // application's transactions (the agent's own and the pools' housekeeping run as
+    // transactions of their own left out) and its rollbacks.
+    bool has_transactions = false;
+    double transactions = 0;
+    double rollbacks = 0;
   };
   struct Statements {
     bool available = false;

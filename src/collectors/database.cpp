@@ -5,13 +5,6 @@
 namespace pgvigil::collectors {
 namespace {
 
-// When the agent's own transactions show in pg_stat_database: a backend flushes its counts
-// when it goes idle, at most once a second (PostgreSQL 15+; every 0.5 s to the collector
-// before). Those completed this long before a poll are due in it.
-constexpr std::chrono::milliseconds kOwnFlushLag{1000};
-// Due ones not seen after this never will be (they are forgotten, not subtracted forever).
-constexpr std::chrono::seconds kOwnLagLimit{30};
-
 struct Counter {
   const char* column;
   const char* metric;
@@ -54,17 +47,6 @@ std::string DatabaseSql(int server_version_num) {
   return sql + " FROM pg_stat_database WHERE datname IS NOT NULL";
 }
 
-double DatabaseCollector::TakeOwn(std::deque<Pending>& pending, double observed) {
-  double taken = 0;
-  while (!pending.empty() && taken < observed) {
-    const double take = std::min(pending.front().count, observed - taken);
-    taken += take;
-    pending.front().count -= take;
-    if (pending.front().count <= 0) pending.pop_front();
-  }
-  return taken;
-}
-
 void DatabaseCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   const int version = context.session->ServerVersionNum();
   const pg::Rows rows = context.session->Query(DatabaseSql(version));
@@ -89,31 +71,25 @@ void DatabaseCollector::Collect(CollectContext& context, metrics::FamilySet& out
     }
   }
 
-  // Window deltas for /health, without the agent's own transactions: each statement it sends
-  // is one transaction, committed if it completed and rolled back if it failed.
-  const pg::OwnLoad::Counts own = context.own_load.TotalAt(context.now - kOwnFlushLag);
+  // Window deltas for /health, without the agent's own transactions (its statements and the
+  // sessions it opened).
   if (previous_) {
     auto delta = [](double now, double before) { return now >= before ? now - before : now; };
-    for (auto* pending : {&own_commits_, &own_rollbacks_}) {
-      while (!pending->empty() && pending->front().due < context.now - kOwnLagLimit) {
-        pending->pop_front();
-      }
-    }
-    own_commits_.push_back({context.now, static_cast<double>(own.ok - previous_own_.ok)});
-    own_rollbacks_.push_back({context.now, static_cast<double>(own.failed - previous_own_.failed)});
     Observations::DatabaseDelta step;
     step.from = previous_at_;
     step.at = context.now;
     const double commits = delta(totals.commits, previous_->commits);
     const double rollbacks = delta(totals.rollbacks, previous_->rollbacks);
-    step.commits = commits - TakeOwn(own_commits_, commits);
-    step.rollbacks = rollbacks - TakeOwn(own_rollbacks_, rollbacks);
+    const auto own = own_.Take(context.own_load, context.now, commits, rollbacks);
+    step.commits = commits - own.commits;
+    step.rollbacks = rollbacks - own.rollbacks;
     step.deadlocks = delta(totals.deadlocks, previous_->deadlocks);
     context.observations.database.push_back(step);
+  } else {
+    (void)own_.Take(context.own_load, context.now, 0, 0);
   }
   previous_ = totals;
   previous_at_ = context.now;
-  previous_own_ = own;
   while (!context.observations.database.empty() &&
          context.observations.database.front().at < context.now - context.health_window) {
     context.observations.database.pop_front();

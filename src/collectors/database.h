@@ -1,9 +1,9 @@
 #pragma once
 
-#include <deque>
 #include <string>
 
 #include "collectors/collector.h"
+#include "pg/own_load.h"
 
 namespace pgvigil::collectors {
 
@@ -21,21 +21,9 @@ class DatabaseCollector final : public Collector {
     double rollbacks = 0;
     double deadlocks = 0;
   };
-  // The agent's own transactions due in pg_stat_database (completed a flush lag before the
-  // poll) and not yet taken out of what it showed: a backend flushes its counts lazily, so
-  // some show an interval late. Taken out as counts show, oldest first, so that over the
-  // window the sum is exact; forgotten after kOwnLagLimit.
-  struct Pending {
-    SteadyClock::time_point due;  // the poll they became due at
-    double count;
-  };
-  static double TakeOwn(std::deque<Pending>& pending, double observed);
-
   std::optional<Totals> previous_;
   SteadyClock::time_point previous_at_{};
-  pg::OwnLoad::Counts previous_own_;
-  std::deque<Pending> own_commits_;
-  std::deque<Pending> own_rollbacks_;
+  pg::OwnTransactions own_;  // the agent's own transactions, taken out of the window's deltas
 };
 
 // PostgreSQL 14 added the sessions_* columns.

@@ -82,6 +82,12 @@ void ProbeCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     out.Counter("pg_probe_failures_total", "Probes that failed, by reason.", {{"reason", reason}},
                 count);
   }
+  for (const auto& [sqlstate, count] : refused_) {
+    out.Counter("pg_probe_connect_refused_total",
+                "Connect probes the server refused: SQLSTATE 53300 (too many connections) or "
+                "57P03 (cannot connect now).",
+                {{"sqlstate", sqlstate}}, count);
+  }
 }
 
 void ProbeCollector::ConnectProbe(CollectContext& context) {
@@ -101,6 +107,11 @@ void ProbeCollector::ConnectProbe(CollectContext& context) {
     probe.connect_error.reset();
   } catch (const pg::Error& error) {
     failures_[error.kind() == pg::ErrorKind::kTimeout ? "timeout" : "connect"] += 1;
+    if (error.kind() == pg::ErrorKind::kConnect) {
+      if (auto refusal = refused_.find(error.sqlstate()); refusal != refused_.end()) {
+        refusal->second += 1;
+      }
+    }
     probe.failures.push_back(context.now);
     probe.connect_error = error.what();
   }

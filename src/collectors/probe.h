@@ -29,6 +29,10 @@ class ProbeCollector final : public Collector {
   prometheus::Histogram connect_seconds_;
   double probes_ = 0;
   std::map<std::string, double> failures_ = {{"connect", 0}, {"timeout", 0}, {"query", 0}};
+  // Connect probes the server refused, by SQLSTATE: 53300 too_many_connections (max_connections,
+  // reserved slots, a role's or database's CONNECTION LIMIT), 57P03 cannot_connect_now
+  // (starting up, shutting down, recovering without hot standby). Both from the start, at 0.
+  std::map<std::string, double> refused_ = {{"53300", 0}, {"57P03", 0}};
 };
 
 }  // namespace pgvigil::collectors

@@ -56,6 +56,38 @@ bool CountedBackwards(const Counters& now, const Counters& last) {
   return now.calls < last.calls || now.rows < last.rows || now.exec_ms < last.exec_ms - noise;
 }
 
+bool StartsWithWords(const std::string& fingerprint, std::string_view words) {
+  return fingerprint.starts_with(words) &&
+         (fingerprint.size() == words.size() || fingerprint[words.size()] == ' ' ||
+          fingerprint[words.size()] == ';');
+}
+
+// Whether a statement opens a transaction block: the block is one transaction, however many
+// statements it holds.
+bool OpensBlock(const std::string& fingerprint) {
+  return StartsWithWords(fingerprint, "begin") || StartsWithWords(fingerprint, "start transaction");
+}
+
+// Transactions of its own that one call of a housekeeping statement is, by what the statement
+// is: none for transaction control (it runs inside, or ends, a transaction block the
+// application opened) and for what has effect only inside a block (SET LOCAL, SET TRANSACTION,
+// SET CONSTRAINTS); one for the rest. DISCARD ALL cannot run inside a block, so that one is
+// exact; a validation SELECT 1, SET, RESET, SHOW, DEALLOCATE, UNLISTEN or CLOSE ALL is taken to
+// run outside the application's transactions, as pools send them (before a checkout, after a
+// release): one sent inside a block is counted as a transaction it was not (docs/metrics.md).
+double TransactionsPerCall(const std::string& fingerprint) {
+  if (StartsWithWords(fingerprint, "commit prepared") ||
+      StartsWithWords(fingerprint, "rollback prepared")) {
+    return 1;  // runs outside any block, as a transaction of its own
+  }
+  for (const std::string_view control :
+       {"begin", "start transaction", "commit", "end", "rollback", "abort", "savepoint", "release",
+        "prepare transaction", "set local", "set transaction", "set constraints"}) {
+    if (StartsWithWords(fingerprint, control)) return 0;
+  }
+  return 1;
+}
+
 }  // namespace
 
 std::map<std::uint64_t, std::map<std::string, double>> StatementsCollector::AnsweredDuring(
@@ -113,11 +145,21 @@ std::optional<StatementsCollector::Extension> StatementsCollector::Detect(pg::Se
       "WHERE e.extname = 'pg_stat_statements') AS schema, "
       "(SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS version, "
       "(date_part('epoch', clock_timestamp() AT TIME ZONE current_setting('log_timezone')) * "
-      "1000)::bigint AS log_now");
+      "1000)::bigint AS log_now, "
+      "(SELECT sum(xact_commit) FROM pg_stat_database) AS xact_commit, "
+      "(SELECT sum(xact_rollback) FROM pg_stat_database) AS xact_rollback");
   if (rows.empty()) throw pg::Error(pg::ErrorKind::kQuery, "the catalog lookup returned no row");
   log_now_ms_ = static_cast<std::int64_t>(rows.Number(0, rows.Column("log_now")).value_or(0));
   own_userid_ = ToOid(rows.Number(0, rows.Column("own_userid")));
   own_dbid_ = ToOid(rows.Number(0, rows.Column("own_dbid")));
+  xact_now_.reset();
+  const auto commit = rows.FindColumn("xact_commit");
+  const auto rollback = rows.FindColumn("xact_rollback");
+  if (commit && rollback) {
+    const auto commits = rows.Number(0, *commit);
+    const auto rollbacks = rows.Number(0, *rollback);
+    if (commits && rollbacks) xact_now_ = Transactions{*commits, *rollbacks};
+  }
   const auto& schema = rows.At(0, rows.Column("schema"));
   const auto& max = rows.At(0, rows.Column("max"));
   if (!schema) {
@@ -273,6 +315,8 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   }
 
   Observations::StatementsDelta step{previous_poll_, context.now, previous_log_ms_, log_now_ms_};
+  double housekeeping_transactions = 0;
+  double blocks = 0;
   if (!baseline) {
     double unmatched_calls = 0;
     double unmatched_ms = 0;
@@ -297,6 +341,9 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
       const auto text = texts_.find(key);
       const bool housekeeping = text != texts_.end() && text->second.housekeeping;
       (housekeeping ? step.housekeeping_calls : step.work_calls) += d.calls - own.calls;
+      if (housekeeping)
+        housekeeping_transactions += (d.calls - own.calls) * text->second.transactions;
+      if (text != texts_.end() && text->second.opens_block) blocks += d.calls - own.calls;
       (housekeeping ? step.housekeeping_ms : step.work_ms) += d.exec_ms - own.exec_ms;
       const Counters others{d.calls - own.calls, d.exec_ms - own.exec_ms, d.rows - own.rows};
       if (others.calls > 0) statement.recent.emplace_back(context.now, others);
@@ -309,6 +356,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
     step.agent_calls += take_calls;
     step.agent_ms += take_ms;
   }
+  CountTransactions(context, step, baseline, housekeeping_transactions, blocks);
   for (auto& [key, statement] : statements_) {
     std::erase_if(statement.recent, [&](const auto& entry) {
       return entry.first < context.now - context.health_window;
@@ -519,6 +567,46 @@ void StatementsCollector::AttributeOwn(pg::Session& session, const Extension& ex
   }
 }
 
+void StatementsCollector::CountTransactions(CollectContext& context,
+                                            Observations::StatementsDelta& step, bool baseline,
+                                            double housekeeping, double blocks) {
+  if (!xact_now_) {
+    xact_before_.reset();
+    return;
+  }
+  // pg_stat_database's deltas over the same interval as the statements' (read in this poll's
+  // catalog lookup), the agent's own transactions taken out.
+  const Transactions now = *xact_now_;
+  if (baseline || !xact_before_) {
+    (void)own_transactions_.Take(context.own_load, context.now, 0, 0);
+    xact_before_ = now;
+    return;
+  }
+  auto delta = [](double value, double before) { return value >= before ? value - before : value; };
+  const double commits = delta(now.commits, xact_before_->commits);
+  const double rollbacks = delta(now.rollbacks, xact_before_->rollbacks);
+  xact_before_ = now;
+  const auto own = own_transactions_.Take(context.own_load, context.now, commits, rollbacks);
+  transactions_.agent += own.commits + own.rollbacks;
+  transactions_.agent_rollbacks += own.rollbacks;
+  transactions_.all += commits + rollbacks - own.commits - own.rollbacks;
+  transactions_.rollbacks += rollbacks - own.rollbacks;
+  transactions_.housekeeping += housekeeping;
+  transactions_.blocks += blocks;
+  // The application's transactions: all but the agent's and the pools' housekeeping, at least
+  // the transaction blocks the application opened. pg_stat_database shows a transaction up to
+  // a flush later than pg_stat_statements its statements, so a poll may see the housekeeping
+  // before its transactions: kept as a running total that never goes back, which catches up as
+  // the counts show.
+  const double work =
+      std::max(transactions_.all - transactions_.housekeeping, transactions_.blocks);
+  const double before = transactions_.work;
+  transactions_.work = std::max(transactions_.work, work);
+  step.has_transactions = true;
+  step.transactions = transactions_.work - before;
+  step.rollbacks = rollbacks - own.rollbacks;
+}
+
 void StatementsCollector::UpdateExportedSet(bool baseline) {
   std::vector<std::pair<double, Key>> ranked;
   for (const auto& [key, statement] : statements_) {
@@ -587,7 +675,8 @@ void StatementsCollector::FetchTexts(pg::Session& session, const Extension& exte
     if (!statements_.contains(key)) continue;
     const std::string query = rows.Text(row, 3);
     const std::string fingerprint = pg::Fingerprint(query);
-    texts_[key] = {query.substr(0, kDisplayLength), Hash(fingerprint), IsHousekeeping(fingerprint)};
+    texts_[key] = {query.substr(0, kDisplayLength), Hash(fingerprint), IsHousekeeping(fingerprint),
+                   TransactionsPerCall(fingerprint), OpensBlock(fingerprint)};
   }
   // Asked for and not returned (evicted meanwhile, or hidden from this role): not asked again
   // while tracked. Keys beyond this poll's cap were not asked, and stay unknown.
@@ -623,6 +712,20 @@ std::vector<StatementsCollector::Key> StatementsCollector::Publish(
   kinds_["housekeeping"].seconds += step.housekeeping_ms / 1000;
   kinds_["agent"].calls += step.agent_calls;
   kinds_["agent"].seconds += step.agent_ms / 1000;
+  if (step.has_transactions || transactions_.all > 0) {
+    const char* help =
+        "pg_stat_database transactions by kind: the application's, its pools' housekeeping run "
+        "as transactions of their own, the agent's own.";
+    out.Counter("pgvigil_transactions_total", help, {{"kind", "work"}}, transactions_.work);
+    out.Counter("pgvigil_transactions_total", help, {{"kind", "housekeeping"}},
+                transactions_.housekeeping);
+    out.Counter("pgvigil_transactions_total", help, {{"kind", "agent"}}, transactions_.agent);
+    const char* rollbacks_help = "Of those transactions, the ones rolled back.";
+    out.Counter("pgvigil_transaction_rollbacks_total", rollbacks_help, {{"kind", "work"}},
+                transactions_.rollbacks);
+    out.Counter("pgvigil_transaction_rollbacks_total", rollbacks_help, {{"kind", "agent"}},
+                transactions_.agent_rollbacks);
+  }
   for (const auto& [kind, totals] : kinds_) {
     out.Counter("pgvigil_statements_total",
                 "pg_stat_statements calls by kind: the application's work, its pools' "

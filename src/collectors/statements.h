@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "collectors/collector.h"
+#include "pg/own_load.h"
 
 namespace pgvigil::collectors {
 
@@ -64,6 +65,8 @@ class StatementsCollector final : public Collector {
     std::string display;          // the first 200 characters
     std::size_t fingerprint = 0;  // hash of pg::Fingerprint of the (first 4 KiB of the) text
     bool housekeeping = false;
+    double transactions = 0;   // transactions of its own per call, for housekeeping (0 or 1)
+    bool opens_block = false;  // BEGIN, START TRANSACTION
   };
   struct Exported {
     Counters total;
@@ -98,6 +101,12 @@ class StatementsCollector final : public Collector {
   // answered in `before` (the agent's load read around one read of the counters).
   [[nodiscard]] static std::map<std::uint64_t, std::map<std::string, double>> AnsweredDuring(
       const std::vector<OwnStatements>& before, const std::vector<OwnStatements>& after);
+  // The application's transactions and rollbacks in this delta, for the error ratio without a
+  // log source: pg_stat_database's, less the agent's own and the pools' housekeeping run as
+  // transactions of their own (`housekeeping`); at least the transaction blocks opened
+  // (`blocks`).
+  void CountTransactions(CollectContext& context, Observations::StatementsDelta& step,
+                         bool baseline, double housekeeping, double blocks);
   void UpdateExportedSet(bool baseline);
   void FetchTexts(pg::Session& session, const Extension& extension, std::vector<Key> wanted);
   [[nodiscard]] bool IsHousekeeping(const std::string& fingerprint) const;
@@ -135,6 +144,23 @@ class StatementsCollector final : public Collector {
   std::int64_t log_now_ms_ = 0;  // the server's clock at this poll, as its log writes it
   std::int64_t previous_log_ms_ = 0;
   std::map<std::string, KindTotals> kinds_;  // work, housekeeping, agent
+  struct Transactions {
+    double commits = 0;
+    double rollbacks = 0;
+  };
+  std::optional<Transactions> xact_now_;     // pg_stat_database's sums at this poll
+  std::optional<Transactions> xact_before_;  // and at the last one
+  pg::OwnTransactions own_transactions_;
+  // Running totals since the first delta.
+  struct TransactionTotals {
+    double all = 0;           // pg_stat_database's, the agent's own left out
+    double rollbacks = 0;     // of those, rolled back
+    double housekeeping = 0;  // housekeeping statements run as transactions of their own
+    double blocks = 0;        // transaction blocks opened by others than the agent
+    double work = 0;          // the application's: never decreasing
+    double agent = 0;
+    double agent_rollbacks = 0;
+  } transactions_;
 };
 
 // The counters query for a server version and extension version: 12 names the execution time

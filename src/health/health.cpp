@@ -1,5 +1,6 @@
 #include "health/health.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -76,7 +77,34 @@ struct ErrorRatio {
   std::string detail;  // why there is no value
   double errors = 0;
   double statements = 0;
+  // source "rollbacks" from pg_stat_statements' intervals: the application's transactions and
+  // rollbacks (the agent's own and pool housekeeping left out).
+  std::optional<double> transactions = std::nullopt;
+  double rollbacks = 0;
 };
+
+// Rollbacks over the application's transactions (pg_stat_database less the agent's own and
+// the pools' housekeeping run as transactions of their own), over the statements polls'
+// intervals; nothing where those polls did not read pg_stat_database.
+std::optional<ErrorRatio> ApplicationRollbackRatio(const collectors::Observations& obs) {
+  if (!obs.statements.available) return std::nullopt;
+  ErrorRatio ratio{std::nullopt, "rollbacks", ""};
+  double transactions = 0;
+  bool any = false;
+  for (const auto& step : obs.statements.window) {
+    if (!step.has_transactions) continue;
+    any = true;
+    transactions += step.transactions;
+    ratio.rollbacks += step.rollbacks;
+  }
+  if (!any) return std::nullopt;
+  ratio.transactions = transactions;
+  // Rollbacks can show before the transactions they end are counted as the application's (the
+  // housekeeping before them seen first): never more than every transaction failing.
+  ratio.value = transactions > 0 ? std::min(1.0, ratio.rollbacks / transactions)
+                                 : (ratio.rollbacks > 0 ? 1.0 : 0.0);
+  return ratio;
+}
 
 // Application errors over work statements plus those errors, both over the same interval: the
 // statements deltas taken while the log was followed, and the errors logged within them (by
@@ -125,6 +153,7 @@ ErrorRatio ComputeErrorRatio(const TargetInput& input, const collectors::Observa
             "waiting for the first statement and log deltas over the same interval (one "
             "statements_interval after start or after pg_stat_statements appeared)"};
   }
+  if (auto application = ApplicationRollbackRatio(obs)) return *application;
   if (rollback_ratio) return {rollback_ratio, "rollbacks", ""};
   if (obs.log.available) {
     return {std::nullopt, "", "needs statement counts: " + StatementsMissing(input, obs)};
@@ -374,11 +403,15 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
         Level(*ratio.value, config.error_ratio.warn, config.error_ratio.critical);
     const double limit =
         level == "critical" ? config.error_ratio.critical : config.error_ratio.warn;
-    const std::string what = ratio.source == "log"
-                                 ? Format(ratio.errors, 0) + " application errors against " +
-                                       Format(ratio.statements, 0) +
-                                       " work statements in the server log's window"
-                                 : "transactions rolled back (no log source)";
+    const std::string what =
+        ratio.source == "log"
+            ? Format(ratio.errors, 0) + " application errors against " +
+                  Format(ratio.statements, 0) + " work statements in the server log's window"
+        : ratio.transactions
+            ? Format(ratio.rollbacks, 0) + " of " + Format(*ratio.transactions, 0) +
+                  " application transactions rolled back (no log "
+                  "source)"
+            : "transactions rolled back (no log source)";
     add({{"name", "error_ratio"},
          {"level", level},
          {"value", Rounded(*ratio.value)},
@@ -538,6 +571,10 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
          ratio.value && ratio.source == "log" ? json(Count(ratio.errors)) : json(nullptr)},
         {"work_statements",
          ratio.value && ratio.source == "log" ? json(Count(ratio.statements)) : json(nullptr)},
+        {"application_transactions",
+         ratio.transactions ? json(Count(*ratio.transactions)) : json(nullptr)},
+        {"application_rollbacks",
+         ratio.transactions ? json(Count(ratio.rollbacks)) : json(nullptr)},
         {"error_ratio_source", ratio.value ? json(ratio.source) : json(nullptr)},
         {"rollback_ratio", rollback_ratio ? json(Rounded(*rollback_ratio)) : json(nullptr)},
         {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},

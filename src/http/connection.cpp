@@ -17,6 +17,8 @@
 #include <cstring>
 #include <vector>
 
+#include "http/listen.h"
+
 namespace pgvigil::http {
 namespace {
 
@@ -271,6 +273,8 @@ GuardedServer::GuardedServer(ssl_ctx_st* tls, ConnectionLimits limits)
 GuardedServer::~GuardedServer() {
   if (tls_ != nullptr) SSL_CTX_free(tls_);
 }
+
+bool GuardedServer::ApplyListenBacklog() { return http::ApplyListenBacklog(svr_sock_); }
 
 bool GuardedServer::process_and_close_socket(socket_t sock) {
   const int flags = ::fcntl(sock, F_GETFL);

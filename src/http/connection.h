@@ -54,6 +54,9 @@ class GuardedServer final : public httplib::Server {
   GuardedServer& operator=(const GuardedServer&) = delete;
 
   void BeginStop() { stopping_.store(true); }
+  // After bind_to_port()/bind_to_any_port(): replaces cpp-httplib's listen backlog of 5 with
+  // ListenBacklog()'s (http/listen.h). False (errno set) if that failed.
+  bool ApplyListenBacklog();
 
  private:
   bool process_and_close_socket(socket_t sock) override;

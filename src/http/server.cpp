@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <regex>
@@ -404,6 +406,12 @@ int Server::Listen(const std::string& listen_address) {
   } else if (!server_->bind_to_port(host, port)) {
     throw std::runtime_error("cannot listen on " + listen_address +
                              " (address in use or not available)");
+  }
+  // cpp-httplib listens with a backlog of 5: a burst of scrapers beyond it (a fleet of
+  // Prometheus servers, or a federation) waits a second for each SYN to be sent again.
+  if (!server_->ApplyListenBacklog()) {
+    spdlog::warn("http: cannot raise the listen backlog of {}: {}", listen_address,
+                 std::strerror(errno));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return bound;

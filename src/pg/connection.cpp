@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cmath>
 
+#include "pg/connect_error.h"
+
 namespace pgvigil::pg {
 namespace {
 
@@ -46,6 +48,12 @@ WaitResult WaitForSocket(int socket, short events, Clock::time_point deadline,
 }
 
 constexpr std::string_view kStatementMarker = "/* pgvigil */ ";
+
+// A failed connect, with the SQLSTATE the server sent (too many connections, starting up…).
+Error ConnectError(PGconn* conn) {
+  ConnectFailure failure = ParseConnectError(PQerrorMessage(conn));
+  return Error(ErrorKind::kConnect, failure.message, std::move(failure.sqlstate));
+}
 
 const char* kStoppedMessage = "the agent is shutting down";
 
@@ -110,15 +118,14 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
   std::unique_ptr<pg_conn, Finisher> conn(
       PQconnectStartParams(keywords.data(), values.data(), /*expand_dbname=*/1));
   if (!conn) throw Error(ErrorKind::kConnect, "out of memory opening a connection");
-  if (PQstatus(conn.get()) == CONNECTION_BAD) {
-    throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
-  }
+  if (PQstatus(conn.get()) == CONNECTION_BAD) throw ConnectError(conn.get());
+  // Before the server answers the startup packet: its refusal then carries the SQLSTATE
+  // (docs/metrics.md, pg_probe_connect_refused_total). Queries go back to the default below.
+  PQsetErrorVerbosity(conn.get(), PQERRORS_VERBOSE);
   const auto deadline = Clock::now() + options.connect_timeout;
   PostgresPollingStatusType status = PGRES_POLLING_WRITING;
   while (status != PGRES_POLLING_OK) {
-    if (status == PGRES_POLLING_FAILED) {
-      throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
-    }
+    if (status == PGRES_POLLING_FAILED) throw ConnectError(conn.get());
     const short events = status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
     switch (WaitForSocket(PQsocket(conn.get()), events, deadline, options.stop)) {
       case WaitResult::kReady:
@@ -129,10 +136,11 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
         throw Error(ErrorKind::kConnect,
                     "connection not established within " + Milliseconds(options.connect_timeout));
       case WaitResult::kFailed:
-        throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
+        throw ConnectError(conn.get());
     }
     status = PQconnectPoll(conn.get());
   }
+  PQsetErrorVerbosity(conn.get(), PQERRORS_DEFAULT);
   if (PQsetnonblocking(conn.get(), 1) != 0) {
     throw Error(ErrorKind::kConnect, Trimmed(PQerrorMessage(conn.get())));
   }
@@ -141,6 +149,8 @@ std::unique_ptr<Connection> Connection::Open(const ConnectOptions& options) {
   if (options.own_load != nullptr && !options.admin_console) {
     options.own_load->RecordBackend(PQbackendPID(conn.get()));
   }
+  // The backend ran a start-up transaction of its own, counted in pg_stat_database.
+  if (options.own_load != nullptr && !options.admin_console) options.own_load->RecordSession();
   std::unique_ptr<Connection> connection(new Connection(
       std::move(conn), options.query_timeout + kQueryGrace, options.stop, options.own_load));
   connection->queued_ = queued;

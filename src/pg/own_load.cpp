@@ -201,6 +201,16 @@ void OwnLoad::End(const std::string& fingerprint, bool ok, double seconds, Clock
       counts->failed += 1;
     }
   }
+  AppendHistory(at);
+}
+
+void OwnLoad::RecordSession(Clock::time_point at) {
+  std::lock_guard lock(mutex_);
+  total_.sessions += 1;
+  AppendHistory(at);
+}
+
+void OwnLoad::AppendHistory(Clock::time_point at) {
   // Statements of one collection come in bursts: one entry per 100 ms keeps the history to a
   // few dozen entries a minute.
   if (!history_.empty() && at - history_.back().first < kResolution) {
@@ -244,6 +254,36 @@ bool OwnLoad::IsOwnBackend(int pid) const {
   if (pid <= 0) return false;
   std::lock_guard lock(mutex_);
   return std::find(backends_.begin(), backends_.end(), pid) != backends_.end();
+}
+
+double OwnTransactions::TakeFrom(std::deque<Pending>& pending, double observed) {
+  double taken = 0;
+  while (!pending.empty() && taken < observed) {
+    const double take = std::min(pending.front().count, observed - taken);
+    taken += take;
+    pending.front().count -= take;
+    if (pending.front().count <= 0) pending.pop_front();
+  }
+  return taken;
+}
+
+OwnTransactions::Taken OwnTransactions::Take(const OwnLoad& own_load, Clock::time_point now,
+                                             double commits, double rollbacks) {
+  const OwnLoad::Counts own = own_load.TotalAt(now - kFlushLag);
+  Taken taken;
+  if (started_) {
+    for (auto* pending : {&commits_, &rollbacks_}) {
+      while (!pending->empty() && pending->front().due < now - kLagLimit) pending->pop_front();
+    }
+    commits_.push_back(
+        {now, static_cast<double>((own.ok + own.sessions) - (previous_.ok + previous_.sessions))});
+    rollbacks_.push_back({now, static_cast<double>(own.failed - previous_.failed)});
+    taken.commits = TakeFrom(commits_, commits);
+    taken.rollbacks = TakeFrom(rollbacks_, rollbacks);
+  }
+  started_ = true;
+  previous_ = own;
+  return taken;
 }
 
 }  // namespace pgvigil::pg

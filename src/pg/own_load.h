@@ -36,6 +36,9 @@ class OwnLoad {
     // Sent and not answered yet. The server may have counted such a statement already (it
     // counts before it answers): another target's reader, on another thread, cannot know.
     std::uint64_t in_flight = 0;
+    // Sessions opened (the monitoring session, each connect probe): the server runs and counts
+    // one transaction of its own as a backend starts, with no statement for it.
+    std::uint64_t sessions = 0;
   };
   using ByFingerprint = std::map<std::string, Counts, std::less<>>;
 
@@ -49,6 +52,8 @@ class OwnLoad {
   [[nodiscard]] std::string Begin(std::string_view sql);
   void End(const std::string& fingerprint, bool ok, double seconds,
            Clock::time_point at = Clock::now());
+  // A session opened at `at` (its backend's start-up transaction, committed).
+  void RecordSession(Clock::time_point at = Clock::now());
 
   // A backend the agent opened (the monitoring session, a connect probe): its log lines are the
   // agent's own. The last kBackends are kept.
@@ -73,6 +78,44 @@ class OwnLoad {
   std::deque<std::pair<Clock::time_point, Counts>> history_;  // total_ after each statement
   Counts before_history_;
   std::deque<int> backends_;
+
+  void AppendHistory(Clock::time_point at);  // with mutex_ held
+};
+
+// The agent's own transactions taken out of pg_stat_database's counts. Each statement the agent
+// sends is a transaction of its own (committed if it completed, rolled back if it failed), and
+// each session it opens one more (the backend's start-up). A backend flushes its counts to
+// pg_stat_database lazily, so some show a poll or more late: the agent's transactions that
+// completed a flush lag before a poll become due in it and are taken out as counts show, oldest
+// first, so that over a window the sum is exact; due ones not seen within kLagLimit are
+// forgotten (never subtracted forever).
+class OwnTransactions {
+ public:
+  using Clock = OwnLoad::Clock;
+  // Those completed this long before a poll are due in it (PostgreSQL 15+ flushes at most once a
+  // second; earlier versions every 0.5 s to the statistics collector).
+  static constexpr std::chrono::milliseconds kFlushLag{1000};
+  static constexpr std::chrono::seconds kLagLimit{30};
+
+  struct Taken {
+    double commits = 0;
+    double rollbacks = 0;
+  };
+  // The agent's share of `commits` and `rollbacks`, the deltas pg_stat_database showed between
+  // the last poll and this one (`now`). The first call only takes the ledger's state.
+  Taken Take(const OwnLoad& own_load, Clock::time_point now, double commits, double rollbacks);
+
+ private:
+  struct Pending {
+    Clock::time_point due;  // the poll they became due at
+    double count;
+  };
+  static double TakeFrom(std::deque<Pending>& pending, double observed);
+
+  bool started_ = false;
+  OwnLoad::Counts previous_;
+  std::deque<Pending> commits_;
+  std::deque<Pending> rollbacks_;
 };
 
 }  // namespace pgvigil::pg

@@ -34,8 +34,9 @@ runbooks = open("../docs/runbooks.md").read()
 contract = ["PostgresDown", "PostgresConnectionUsageHigh", "PostgresConnectionUsageWarning",
             "PostgresErrorRateHigh", "PostgresSlowQueries", "PostgresProbeLatencyHigh",
             "PostgresLockWaiters", "PostgresIdleInTransaction", "PgvigilCollectorFailing",
-            "PostgresMeanQueryTimeHigh", "PgvigilDown", "PgBouncerDown",
-            "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting", "PgBouncerClientConnectionsHigh"]
+            "PostgresMeanQueryTimeHigh", "PostgresConnectionsRefused", "PgvigilDown",
+            "PgBouncerDown", "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting",
+            "PgBouncerClientConnectionsHigh", "PgvigilLogSourceSilent"]
 alerts = re.findall(r"^\s*- alert: (\w+)", rules, re.M)
 anchors = {h.lower() for h in re.findall(r"^## (\w+)", runbooks, re.M)}
 problems = [a + ": not in the rules" for a in contract if a not in alerts]
@@ -61,5 +62,29 @@ for window in re.findall(r"\[(\d+)([smh])\]", rules):
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY
-echo "$((8 - failures)) passed, $failures failed"
+check "resolved notifications go out within a minute" python3 - <<'PY'
+import re, sys
+import yaml
+config = yaml.safe_load(open("alertmanager.example.yml"))
+seconds = {"s": 1, "m": 60, "h": 3600}
+problems = []
+def walk(route, inherited):
+    interval = route.get("group_interval", inherited)
+    value = re.fullmatch(r"(\d+)([smh])", interval)
+    if not value or int(value.group(1)) * seconds[value.group(2)] > 60:
+        problems.append("route to %s: group_interval %s delays a resolved notification"
+                        % (route.get("receiver", "?"), interval))
+    for child in route.get("routes", []):
+        walk(child, interval)
+walk(config["route"], "5m")  # Alertmanager's default
+for receiver in config["receivers"]:
+    for kind, configs in receiver.items():
+        if kind.endswith("_configs"):
+            for entry in configs:
+                if entry.get("send_resolved") is not True:
+                    problems.append("%s: %s without send_resolved: true" % (receiver["name"], kind))
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+echo "$((9 - failures)) passed, $failures failed"
 [[ $failures -eq 0 ]]

@@ -300,9 +300,13 @@ class Pool:
         self.sent = 0
 
     def request(self, work):
+        self.send("SELECT 1;\nBEGIN;\n%s\nCOMMIT;\n" % work)
+
+    def send(self, script):
+        """One request's statements as they are, on the next session (round robin)."""
         session = self.sessions[self.sent % len(self.sessions)]
         self.sent += 1
-        session.stdin.write("SELECT 1;\nBEGIN;\n%s\nCOMMIT;\n" % work)
+        session.stdin.write(script)
         session.stdin.flush()
 
     def close(self):

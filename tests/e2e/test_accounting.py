@@ -48,6 +48,15 @@ def agent_config(user, password, dbname=DB, extra_defaults=None):
                           defaults=defaults)
 
 
+def no_log_config(user, password, dbname=DB):
+    """The agent without a log source (a managed service whose logs are not exported): the
+    error ratio falls back to the application's transaction rollbacks."""
+    defaults = {"statements_interval": "1s", "database_interval": "1s",
+                "slow_query_threshold": "200ms", "connect_probe_interval": "1s"}
+    return harness.config([("primary", harness.dsn(user=user, password=password,
+                                                   dbname=dbname))], defaults=defaults)
+
+
 def own_log_errors_since(offset):
     """ERROR lines logged by the agent's sessions (application_name pgvigil) after offset."""
     path, fmt = log_source()
@@ -190,6 +199,74 @@ class AccountingTest(unittest.TestCase):
 
     def test_mean_query_time_with_a_dedicated_role(self):
         self.mean_query_time_case("monitor", harness.MONITOR_PASSWORD, "dedicated role")
+
+    def rollback_fallback_case(self, user, password, label):
+        # No log source: the error ratio is the rollback ratio of the application's
+        # transactions. Each request validates its connection with SELECT 1 (a transaction of
+        # its own), then either books in a transaction or fails: 8% fail, half of them as a
+        # statement of their own (autocommit), half inside an ORM's BEGIN ... ROLLBACK.
+        harness.psql("INSERT INTO bookings VALUES (1) ON CONFLICT DO NOTHING", user=APP[0],
+                     password=APP[1], dbname=DB)
+        self.agent = harness.Agent(no_log_config(user, password))
+        harness.wait_for(lambda: self.agent.health().json()["targets"][0]["errors"]
+                         ["application_transactions"] is not None, 10,
+                         what="a first statements interval with pg_stat_database")
+        requests, failing = 600, 48
+        pool = Pool(4)
+        fail_every = requests // failing
+        failed = 0
+        for i in range(requests):
+            if i % fail_every == 0 and failed < failing:
+                failed += 1
+                if failed % 2:
+                    pool.send("SELECT 1;\nINSERT INTO bookings VALUES (1);\n")
+                else:
+                    pool.send("SELECT 1;\nBEGIN;\nINSERT INTO bookings VALUES (1);\n"
+                              "ROLLBACK;\n")
+            else:
+                AccountingTest.next_id += 1
+                pool.request("INSERT INTO bookings VALUES (%d);" % AccountingTest.next_id)
+        pool.close()
+        truth = failed / requests
+        seen = []
+
+        def settled():
+            # Every rollback and (within 1%) every request's transaction counted, twice in a row
+            # (pg_stat_database shows transactions up to a flush late).
+            errors = self.agent.health().json()["targets"][0]["errors"]
+            counted = (errors["application_rollbacks"], errors["application_transactions"])
+            seen.append(counted)
+            done = counted[0] is not None and counted[0] >= failed and \
+                counted[1] >= requests * 0.99 and len(seen) > 1 and seen[-2] == counted
+            return errors if done else None
+        try:
+            errors = harness.wait_for(settled, 20, interval=1.2,
+                                      what="%d rollbacks over %d transactions" % (failed,
+                                                                                  requests))
+        except AssertionError as e:
+            raise AssertionError("%s; last counted (rollbacks, transactions): %s" %
+                                 (e, seen[-3:])) from None
+        measured = errors["error_ratio"]
+        print("\nPostgreSQL %d, %s, no log source: error_ratio %.4f (truth %.4f: %d of %d "
+              "requests failed; counted %s rollbacks over %s application transactions; "
+              "all transactions' rollback_ratio %.4f)" % (
+                  MAJOR, label, measured, truth, failed, requests,
+                  errors["application_rollbacks"], errors["application_transactions"],
+                  errors["rollback_ratio"]), file=sys.stderr)
+        self.assertEqual(errors["error_ratio_source"], "rollbacks")
+        # Within 1.5 percentage points of the truth: a few transactions no request ran (each
+        # pool session's start-up, autovacuum's) count as the application's.
+        self.assertLessEqual(abs(measured - truth), 0.015, (measured, truth, errors))
+        samples = self.agent.metrics()
+        self.assertGreaterEqual(harness.sample(samples, "pgvigil_transactions_total",
+                                               kind="housekeeping"), requests)
+        self.assertGreater(harness.sample(samples, "pgvigil_transactions_total", kind="agent"), 0)
+
+    def test_rollback_fallback_with_a_shared_role(self):
+        self.rollback_fallback_case(*APP, "shared role")
+
+    def test_rollback_fallback_with_a_dedicated_role(self):
+        self.rollback_fallback_case("monitor", harness.MONITOR_PASSWORD, "dedicated role")
 
     def test_just_started_is_never_critical(self):
         # One failing statement among 21, before and while the agent takes its baselines: the

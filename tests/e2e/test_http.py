@@ -9,6 +9,7 @@ import re
 import signal
 import ssl
 import subprocess
+import threading
 import time
 import unittest
 import urllib.request
@@ -93,7 +94,8 @@ class HttpTest(unittest.TestCase):
         # Every DESIGN.md §5 name, with every collector on.
         contract = [
             "pg_up", "pg_probe_duration_seconds_bucket", "pg_probe_connect_duration_seconds_bucket",
-            "pg_probes_total", "pg_probe_failures_total", "pg_server_info", "pg_in_recovery",
+            "pg_probes_total", "pg_probe_failures_total", "pg_probe_connect_refused_total",
+            "pg_server_info", "pg_in_recovery",
             "pg_connections_max", "pg_connections_used", "pg_stat_activity_sessions",
             "pg_stat_activity_lock_waiters", "pg_stat_activity_slow_queries",
             "pg_database_connection_limit", "pg_settings_max_connections",
@@ -208,6 +210,46 @@ class HttpTest(unittest.TestCase):
         self.assertEqual(self.agent.get("/health?target=").status, 400)
         # The agent keeps serving after all of that.
         self.assertEqual(self.agent.get("/metrics").status, 200)
+
+    def test_listen_backlog_is_somaxconn_and_50_concurrent_scrapers_are_served(self):
+        # The listening socket's backlog (its Send-Q in `ss -ltn`) is the kernel's somaxconn,
+        # not cpp-httplib's 5, under which a burst of new connections waits for SYN
+        # retransmissions (docs/architecture.md).
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = min(int(f.read()), 65535)
+        listening = subprocess.run(["ss", "-ltnH", "sport = :%d" % self.agent.port],
+                                   check=True, capture_output=True, text=True).stdout.splitlines()
+        self.assertEqual(len(listening), 1, listening)
+        self.assertEqual(int(listening[0].split()[2]), somaxconn, listening[0])
+
+        # 50 scrapers start together, 3 scrapes each, each on a new connection: every one is a
+        # 200 with the whole body (urllib raises if it is shorter than its Content-Length) that
+        # parses to the agent's series.
+        clients, scrapes = 50, 3
+        start = threading.Barrier(clients)
+        results, lock = [], threading.Lock()
+
+        def scraper():
+            start.wait()
+            for _ in range(scrapes):
+                try:
+                    r = self.agent.get("/metrics", timeout=30)
+                    samples = harness.parse_metrics(r.body)
+                    outcome = (r.status, r.body.endswith("\n"),
+                               harness.sample(samples, "pg_up", target="primary"),
+                               harness.sample(samples, "pgvigil_build_info"))
+                except Exception as error:  # reported below with the others
+                    outcome = repr(error)
+                with lock:
+                    results.append(outcome)
+        threads = [threading.Thread(target=scraper) for _ in range(clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(len(results), clients * scrapes)
+        bad = [r for r in results if r != (200, True, 1, 1)]
+        self.assertEqual(bad, [], "%d of %d scrapes failed" % (len(bad), len(results)))
 
     def test_connection_budget_is_two_per_target(self):
         seen = []

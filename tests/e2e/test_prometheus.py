@@ -5,8 +5,9 @@ business query, must raise PostgresConnectionUsageHigh, PostgresErrorRateHigh an
 PostgresMeanQueryTimeHigh, and a PgBouncer pool saturated by real clients PgBouncerPoolUsageHigh
 (pending or firing; the shipped `for:` durations are not shortened),
 and every dashboard query must return data. A fast scrape and evaluation interval (1 s) keeps
-it short; so does a copy of the rules whose 5-minute rate windows (and the full-window guards)
-are 20 s, the only change made to them (the promtool tests cover the 5-minute forms)."""
+it short; so does a copy of the rules whose 5-minute and 1-minute windows (and the full-window
+guards) are all 20 s, the only change made to them (the promtool tests cover the real windows
+and the alert shapes they make)."""
 
 import json
 import os
@@ -43,8 +44,11 @@ class Prometheus:
         self.port = harness.free_port()
         rules = os.path.join(self.dir, "pgvigil.rules.yml")
         with open(RULES) as f, open(rules, "w") as out:
-            out.write(f.read().replace("[5m]", "[%s]" % WINDOW)
-                      .replace("offset 5m", "offset " + WINDOW))
+            text = f.read()
+            for window in ("5m", "1m"):
+                text = (text.replace("[%s]" % window, "[%s]" % WINDOW)
+                        .replace("offset " + window, "offset " + WINDOW))
+            out.write(text)
         config = os.path.join(self.dir, "prometheus.yml")
         with open(config, "w") as f:
             f.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"

@@ -259,6 +259,9 @@ TEST(ProbeIntegrationTest, ProbeAndConnectProbeAgainstTheServer) {
   EXPECT_EQ(SampleValue(families, "pg_probe_duration_seconds"), 1);
   EXPECT_EQ(SampleValue(families, "pg_probe_connect_duration_seconds"), 1);
   EXPECT_EQ(SampleValue(families, "pg_probe_failures_total", {{"reason", "connect"}}), 0);
+  // Both refusal series exist before any refusal, so increase() sees the first one.
+  EXPECT_EQ(SampleValue(families, "pg_probe_connect_refused_total", {{"sqlstate", "53300"}}), 0);
+  EXPECT_EQ(SampleValue(families, "pg_probe_connect_refused_total", {{"sqlstate", "57P03"}}), 0);
   EXPECT_TRUE(observations.probe.last_ok);
   EXPECT_TRUE(observations.probe.connect_last_seconds.has_value());
 
