@@ -239,22 +239,30 @@ void Agent::OpenLogListeners(const config::Config& config) {
   listeners_ = std::move(next);
 }
 
-Page Agent::Drain(const std::string& target, const std::string& authorization,
-                  const std::string& content_type, const std::string& body) const {
+int Agent::DrainAdmits(const std::string& target, const std::string& authorization) const {
   const auto state = Current();
   const auto worker = std::find_if(state->workers.begin(), state->workers.end(),
                                    [&](const auto& w) { return w->target().name == target; });
-  const auto not_found = Page{404, "text/plain; charset=utf-8", "no drain for this target\n"};
-  if (worker == state->workers.end()) return not_found;
-  const config::Target& config = (*worker)->target();
-  if (!config.settings.collectors.at("log") || config.settings.log_source.Kind() != "drain") {
-    return not_found;
-  }
-  if (!http::TokenMatches(authorization, config.settings.log_source.drain.token)) {
-    return {401, "text/plain; charset=utf-8", "wrong or missing drain token\n"};
+  if (worker == state->workers.end()) return 404;
+  const auto& settings = (*worker)->target().settings;
+  if (!settings.collectors.at("log") || settings.log_source.Kind() != "drain") return 404;
+  return http::TokenMatches(authorization, settings.log_source.drain.token) ? 0 : 401;
+}
+
+Page Agent::Drain(const std::string& target, const std::string& authorization,
+                  const std::string& content_type, const std::string& body) const {
+  // Checked again: a reload may have changed the target while the body arrived.
+  switch (DrainAdmits(target, authorization)) {
+    case 0:
+      break;
+    case 401:
+      return {401, "text/plain; charset=utf-8", "wrong or missing drain token\n"};
+    default:
+      return {404, "text/plain; charset=utf-8", "no drain for this target\n"};
   }
   const auto inbox = logs::Inboxes::For(target);
   const logs::DrainResult result = logs::ReceiveDrain(content_type, body, *inbox);
+  inbox->CountRejected(result.rejected);
   if (!result.error.empty()) {
     const int status = result.error.starts_with("content type") ? 415 : 400;
     return {status, "text/plain; charset=utf-8", result.error + "\n"};

@@ -49,6 +49,9 @@ class Agent {
   // `target` empty: every target; otherwise that one (404 if unknown).
   [[nodiscard]] Page Health(const std::optional<std::string>& target) const;
   [[nodiscard]] Page Live() const;
+  // Whether a drain for `target` with this Authorization header is taken: 0, or the status to
+  // refuse it with (404: no such target or no drain; 401: wrong token).
+  [[nodiscard]] int DrainAdmits(const std::string& target, const std::string& authorization) const;
   // POST /logs/<target>: a drain's messages for the target's log collector.
   [[nodiscard]] Page Drain(const std::string& target, const std::string& authorization,
                            const std::string& content_type, const std::string& body) const;

@@ -31,7 +31,7 @@ struct SharedCollector {
 };
 
 // The agent's registry of clusters: which workers monitor which cluster (for the agent's own
-// load, DESIGN §5a) and the collectors they share. Thread-safe.
+// load, docs/configuration.md) and the collectors they share. Thread-safe.
 class ClusterShares {
  public:
   ClusterShares();

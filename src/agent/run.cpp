@@ -77,6 +77,9 @@ int Run(const config::Config& initial, const Overrides& overrides) {
       [&agent](const http::DrainRequest& r) {
         return agent.Drain(r.target, r.authorization, r.content_type, r.body);
       },
+      [&agent](const std::string& target, const std::string& authorization) {
+        return agent.DrainAdmits(target, authorization);
+      },
   };
   http::Server server(routes, web);
   int port = 0;

@@ -22,8 +22,8 @@ class Schedule {
 
   Schedule(std::string_view target, std::string_view collector, config::Duration interval);
 
-  // The run after one that started at `start` (its first run is at once, DESIGN §4): the first
-  // grid point at least half an interval after `start`, plus `jitter_fraction` (in [0, 1)) of
+  // The run after one that started at `start` (its first run is at once, docs/architecture.md): the
+  // first grid point at least half an interval after `start`, plus `jitter_fraction` (in [0, 1)) of
   // the jitter allowance (5% of the interval, 500 ms at most).
   [[nodiscard]] TimePoint After(TimePoint start, double jitter_fraction) const;
 

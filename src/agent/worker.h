@@ -53,8 +53,8 @@ class Worker {
 
   [[nodiscard]] std::shared_ptr<const TargetSnapshot> Snapshot() const;
   [[nodiscard]] collectors::SteadyClock::time_point LastProgress() const;
-  // No progress for this long means the worker is stuck (DESIGN §6: /health/live). Fixed at
-  // construction: HTTP threads ask while the worker's thread re-phases its schedule.
+  // No progress for this long means the worker is stuck (README, the health report: /health/live).
+  // Fixed at construction: HTTP threads ask while the worker's thread re-phases its schedule.
   [[nodiscard]] collectors::SteadyClock::duration StallLimit() const { return stall_limit_; }
   [[nodiscard]] const config::Target& target() const { return target_; }
 

@@ -85,8 +85,9 @@ struct Observations {
     double mean_ms = 0;
     std::string query;  // truncated to 200 characters
   };
-  // pg_stat_statements calls per collection over (from, at], split by kind (DESIGN §5a): the
-  // application's work, its pools' housekeeping, and the agent's own statements.
+  // pg_stat_statements calls per collection over (from, at], split by kind (docs/configuration.md,
+  // how the agent counts its own load): the application's work, its pools' housekeeping, and the
+  // agent's own statements.
   struct StatementsDelta {
     SteadyClock::time_point from;
     SteadyClock::time_point at;
@@ -137,12 +138,14 @@ struct Observations {
     std::optional<std::int64_t> delivered_to_ms;       // the newest delivered heartbeat, log time
     std::optional<double> delay_seconds;               // how long that heartbeat took to arrive
     std::optional<SteadyClock::time_point> last_line;  // when a line last arrived
+    std::optional<SteadyClock::time_point> last_heartbeat;  // when a heartbeat last arrived
     SteadyClock::duration silent_after{};  // no line for this long: the source is silent
     // Application errors whose lines carried no SQLSTATE (no %e, not verbose).
     double errors_without_sqlstate = 0;
   } log;
 
-  // A PgBouncer target's pools (DESIGN §5b), as its last collection saw them.
+  // A PgBouncer target's pools (docs/configuration.md, PgBouncer targets), as its last collection
+  // saw them.
   struct Pooler {
     bool known = false;
     struct Pool {
@@ -167,8 +170,9 @@ struct Observations {
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };
 
-// What one target's worker ran on a cluster (DESIGN §5a), as the statements collector
-// attributes it: by the worker's role and database, as pg_stat_statements keys its entries.
+// What one target's worker ran on a cluster (docs/configuration.md, how the agent counts its own
+// load), as the statements collector attributes it: by the worker's role and database, as
+// pg_stat_statements keys its entries.
 struct OwnStatements {
   std::uint64_t member = 0;  // the worker, unique in the agent
   std::uint32_t userid = 0;
@@ -183,7 +187,8 @@ struct CollectContext {
   SteadyClock::time_point now;
   config::Duration health_window;
   Observations& observations;
-  // Everything the agent has run against this target (DESIGN §5a).
+  // Everything the agent has run against this target (docs/configuration.md, how the agent counts
+  // its own load).
   const pg::OwnLoad& own_load;
   // Set where the collector reads a cluster for every target of the agent that shares it: what
   // each of those targets ran up to now. The agent's own load there is all of theirs.

@@ -13,6 +13,14 @@ const std::set<std::string> kCounted = {"WARNING", "ERROR", "FATAL", "PANIC"};
 const std::set<std::string> kErrors = {"ERROR", "FATAL", "PANIC"};
 constexpr std::size_t kMessageLength = 200;
 
+// A drain carries the whole application's log (Heroku: the router, every dyno, the database's
+// metrics samples); PostgreSQL's lines come from a process named postgres ("postgres.1234").
+bool FromPostgres(std::string_view sender) {
+  const std::size_t procid = sender.rfind('/');
+  const std::string_view name = sender.substr(procid == std::string_view::npos ? 0 : procid + 1);
+  return name.starts_with("postgres") || sender.find("/postgres/") != std::string_view::npos;
+}
+
 std::int64_t EpochMillisNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -56,6 +64,7 @@ LogCollector::LogCollector(const config::Target& target)
   errors_by_source_["application"];
   errors_by_source_["agent"];
   for (const char* outcome : {"parsed", "unparsed", "dropped"}) lines_[outcome];
+  if (source_ == "drain") lines_["ignored"];
 }
 
 std::optional<std::int64_t> LogCollector::LogTime(const logs::LogRecord& record) const {
@@ -74,18 +83,21 @@ void LogCollector::Heartbeat(const logs::LogRecord& record, CollectContext& cont
   auto& log = context.observations.log;
   log_offset_ms_ = *log_ms - *epoch_ms;
   if (!log.delivered_to_ms || *log_ms > *log.delivered_to_ms) log.delivered_to_ms = *log_ms;
+  log.last_heartbeat = context.now;
   // The agent's clock against the server's: the delay includes any skew between the two hosts.
   log.delay_seconds =
       static_cast<double>(std::max<std::int64_t>(0, EpochMillisNow() - *epoch_ms)) / 1000.0;
 }
 
 void LogCollector::Count(const logs::LogRecord& record, CollectContext& context) {
-  const bool own =
-      record.application_name == pg::kApplicationName || context.own_load.IsOwnBackend(record.pid);
-  if (own && record.severity == "LOG" && record.message.starts_with(kHeartbeatTag)) {
+  // Known by its text: prefixes without %a and %p (Heroku's shorter ones, Azure's default)
+  // cannot tell whose it is, and a window must still be judged there.
+  if (record.severity == "LOG" && record.message.starts_with(kHeartbeatTag)) {
     Heartbeat(record, context);
     return;
   }
+  const bool own =
+      record.application_name == pg::kApplicationName || context.own_load.IsOwnBackend(record.pid);
   if (!kCounted.contains(record.severity)) return;
   counts_[{record.severity, record.sqlstate.substr(0, 2)}] += 1;
   if (!kErrors.contains(record.severity)) return;
@@ -171,12 +183,19 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
       }
     };
     for (const auto& message : inbox_->Take()) {
+      if (source_ == "drain" && !FromPostgres(message.sender)) {
+        lines_["ignored"] += 1;
+        continue;
+      }
       joiner_.Feed(message.sender, message.text, message.epoch_ms, on_message);
     }
     joiner_.Flush(on_message);
     const std::uint64_t dropped = inbox_->dropped();
     lines_["dropped"] += static_cast<double>(dropped - inbox_dropped_seen_);
     inbox_dropped_seen_ = dropped;
+    const std::uint64_t rejected = inbox_->rejected();
+    lines_["unparsed"] += static_cast<double>(rejected - inbox_rejected_seen_);
+    inbox_rejected_seen_ = rejected;
   }
   log.available = true;
   if (!log.started) log.started = context.now;  // it starts at the end of the log

@@ -67,6 +67,7 @@ class LogCollector final : public Collector {
   std::map<std::string, double> errors_by_source_;                // application, agent
   std::map<std::string, double> lines_;                           // by outcome
   std::uint64_t inbox_dropped_seen_ = 0;
+  std::uint64_t inbox_rejected_seen_ = 0;
 };
 
 }  // namespace pgvigil::collectors

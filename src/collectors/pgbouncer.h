@@ -4,11 +4,11 @@
 
 namespace pgvigil::collectors {
 
-// PgBouncer's admin console (DESIGN §5b): SHOW POOLS, DATABASES, STATS, CONFIG and LISTS, every
-// column read by name so that PgBouncer 1.18 and later all work, and columns a version lacks are
-// left out rather than invented. SHOW POOLS is what the target is watched for: if the console
-// refuses it the collection fails; a refusal of any other command (an account with less right)
-// leaves its series out and says so in /health.
+// PgBouncer's admin console (docs/configuration.md, PgBouncer targets): SHOW POOLS, DATABASES,
+// STATS, CONFIG and LISTS, every column read by name so that PgBouncer 1.18 and later all work, and
+// columns a version lacks are left out rather than invented. SHOW POOLS is what the target is
+// watched for: if the console refuses it the collection fails; a refusal of any other command (an
+// account with less right) leaves its series out and says so in /health.
 class PgBouncerCollector final : public Collector {
  public:
   explicit PgBouncerCollector(const config::Target& target);

@@ -19,11 +19,12 @@ namespace pgvigil::collectors {
 // (datname, user). Every delta lands in exactly one series, so sums over queryid equal the
 // server's totals and every exported counter only grows.
 //
-// Every delta is also split by kind (DESIGN §5a): `agent` is exactly what the agent's own load
-// says it ran (pg::OwnLoad), taken out of the entry it landed in, so an application statement
-// that shares the entry (a pool's SELECT 1 under the same role) keeps its calls; `housekeeping`
-// is what matches housekeeping_statements; the rest is the application's `work`. Texts are read
-// only for the statements with the most calls that lack one, and cached while tracked.
+// Every delta is also split by kind (docs/configuration.md, how the agent counts its own load):
+// `agent` is exactly what the agent's own load says it ran (pg::OwnLoad), taken out of the entry it
+// landed in, so an application statement that shares the entry (a pool's SELECT 1 under the same
+// role) keeps its calls; `housekeeping` is what matches housekeeping_statements; the rest is the
+// application's `work`. Texts are read only for the statements with the most calls that lack one,
+// and cached while tracked.
 //
 // The extension is looked up (pg_extension, and the library loaded) before every poll, so the
 // agent never queries it where it is missing and starts by itself once it appears.

@@ -74,7 +74,7 @@ struct LogSource {
 };
 
 // What pools send around the application's work: validation queries, transaction control,
-// session reset (DESIGN §5a).
+// session reset (docs/configuration.md, how the agent counts its own load).
 [[nodiscard]] std::vector<std::string> DefaultHousekeepingStatements();
 
 // Everything under `defaults:`, and what each target may override key by key.
@@ -100,7 +100,8 @@ struct TargetSettings {
 };
 
 // What a target's DSN reaches: a PostgreSQL server, or the admin console of a PgBouncer
-// (DESIGN §5b), which runs the pgbouncer collector and the probe only.
+// (docs/configuration.md, PgBouncer targets), which runs the pgbouncer collector and the probe
+// only.
 enum class TargetKind { kPostgres, kPgBouncer };
 
 struct Target {

@@ -109,7 +109,7 @@ std::optional<ErrorRatio> ApplicationRollbackRatio(const collectors::Observation
 // Application errors over work statements plus those errors, both over the same interval: the
 // statements deltas taken while the log was followed, and the errors logged within them (by
 // the lines' own times). Nothing until both have a first delta, so a ratio is never errors
-// over nothing (DESIGN §6).
+// over nothing (README, the health report).
 std::optional<ErrorRatio> LogErrorRatio(const collectors::Observations& obs) {
   if (!obs.log.started) return std::nullopt;
   ErrorRatio ratio{std::nullopt, "log", ""};
@@ -224,7 +224,8 @@ json CollectorsJson(const TargetInput& input) {
   return collectors;
 }
 
-// The checks of one target and the sentences saying why those not ok are not (DESIGN §6).
+// The checks of one target and the sentences saying why those not ok are not (README, the health
+// report).
 struct Checks {
   json checks = json::array();
   json reasons = json::array();
@@ -427,6 +428,11 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
     const auto& log = obs.log;
     const auto quiet = input.now - log.last_line.value_or(*log.started);
     const auto quiet_seconds = std::chrono::duration_cast<std::chrono::seconds>(quiet).count();
+    // With the heartbeat on, lines that arrive but never carry it (a wrong line_prefix) are as
+    // useless as none: no window can be judged.
+    const auto no_heartbeat = input.now - log.last_heartbeat.value_or(*log.started);
+    const auto no_heartbeat_seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(no_heartbeat).count();
     if (quiet > log.silent_after) {
       add({{"name", "log_source"},
            {"level", "warn"},
@@ -435,6 +441,16 @@ json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config
           "no server log line from " + log.source + " for " + std::to_string(quiet_seconds) +
               " s, not even the agent's heartbeat: the error ratio cannot be judged (check the "
               "forwarder, the listener or drain address, and log_min_messages)");
+    } else if (log.heartbeat && input.reachable && no_heartbeat > log.silent_after) {
+      add({{"name", "log_source"},
+           {"level", "warn"},
+           {"source", log.source},
+           {"silent_seconds", no_heartbeat_seconds}},
+          "lines arrive from " + log.source + " but the agent's heartbeat has not for " +
+              std::to_string(no_heartbeat_seconds) +
+              " s: the error ratio cannot be judged (check line_prefix against the server's "
+              "log_line_prefix; pgvigil_log_lines_total{outcome=\"unparsed\"} counts what did "
+              "not match)");
     } else {
       add({{"name", "log_source"},
            {"level", "ok"},

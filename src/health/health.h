@@ -29,9 +29,9 @@ struct TargetInput {
   collectors::SteadyClock::time_point now = collectors::SteadyClock::now();
 };
 
-// One target's entry of the /health report (DESIGN §6): status, facts and checks. A PgBouncer
-// target has its own checks (reachable, pool_usage, clients_waiting, client_connections) and a
-// `pools` array instead of the server's.
+// One target's entry of the /health report (README, the health report): status, facts and checks. A
+// PgBouncer target has its own checks (reachable, pool_usage, clients_waiting, client_connections)
+// and a `pools` array instead of the server's.
 [[nodiscard]] nlohmann::ordered_json EvaluateTarget(const TargetInput& input,
                                                     const config::HealthConfig& config);
 

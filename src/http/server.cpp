@@ -200,8 +200,9 @@ bool AnnouncesBody(const httplib::Request& request) {
 // for a slot, held until the request is over, and its length is added to the request's byte
 // budget. Anything refused ends the connection after the answer, its body unread.
 httplib::Server::HandlerResponse ScreenDrain(const httplib::Request& request,
-                                             httplib::Response& response, bool drains,
+                                             httplib::Response& response, const Routes& routes,
                                              const std::shared_ptr<DrainSlots>& slots) {
+  const bool drains = static_cast<bool>(routes.drain);
   const auto refuse = [&](int status, const std::string& message) {
     CloseAfterResponse();
     response.set_header("Connection", "close");
@@ -236,6 +237,14 @@ httplib::Server::HandlerResponse ScreenDrain(const httplib::Request& request,
   if (!request.params.empty()) {
     return refuse(400, "unknown query parameter: " + request.params.begin()->first);
   }
+  if (routes.drain_admits) {
+    std::smatch match;
+    std::regex_match(request.path, match, DrainPattern());
+    const int refused = routes.drain_admits(match[1], request.get_header_value("Authorization"));
+    if (refused == 401) response.set_header("WWW-Authenticate", "Basic realm=\"pgvigil drain\"");
+    if (refused == 401) return refuse(401, "wrong or missing drain token");
+    if (refused != 0) return refuse(refused, "no drain for this target");
+  }
   if (slots) {
     if (!slots->try_acquire_for(kDrainSlotWait)) {
       response.set_header("Retry-After", "1");
@@ -269,11 +278,10 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
   for (const auto& [name, value] : web.headers) headers.emplace(name, value);
   server_->set_default_headers(std::move(headers));
   auto auth = std::make_shared<BasicAuth>(web.basic_auth_users);
-  const bool drains = static_cast<bool>(routes_.drain);
   auto slots = std::make_shared<DrainSlots>(kConcurrentDrains);
   server_->set_pre_routing_handler(
-      [auth, drains, slots](const httplib::Request& request, httplib::Response& response) {
-        if (IsDrainPath(request.path)) return ScreenDrain(request, response, drains, slots);
+      [this, auth, slots](const httplib::Request& request, httplib::Response& response) {
+        if (IsDrainPath(request.path)) return ScreenDrain(request, response, routes_, slots);
         // GET needs no body: one it announces is not read, so the connection ends after the answer
         // (its bytes would otherwise be read as the next request).
         if (AnnouncesBody(request)) CloseAfterResponse();
@@ -317,8 +325,8 @@ Server::Server(Routes routes, const config::WebConfigFile& web) : routes_(std::m
       });
   // A drain sending "Expect: 100-continue" hears a refusal before it sends the body.
   server_->set_expect_100_continue_handler(
-      [drains](const httplib::Request& request, httplib::Response& response) {
-        if (IsDrainPath(request.path) && ScreenDrain(request, response, drains, nullptr) ==
+      [this](const httplib::Request& request, httplib::Response& response) {
+        if (IsDrainPath(request.path) && ScreenDrain(request, response, routes_, nullptr) ==
                                              httplib::Server::HandlerResponse::Handled) {
           return response.status;
         }

@@ -34,6 +34,10 @@ struct Routes {
   std::function<Page(const std::string& target)> history;
   // POST /logs/<target>: a drain's messages (unset: 404). The route checks the drain's token.
   std::function<Page(const DrainRequest&)> drain;
+  // From the headers alone, before the body is read: 0 when the target takes drains and the
+  // Authorization header carries its token, else the status to refuse with (404, 401), so a
+  // client without the token never holds a drain slot while its body arrives.
+  std::function<int(const std::string& target, const std::string& authorization)> drain_admits;
 };
 
 // The HTTP interface on cpp-httplib: GET (and HEAD) of /metrics, /health, /health/live,

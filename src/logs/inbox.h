@@ -35,12 +35,16 @@ class LogInbox {
   // Messages a receiver had to drop before they reached the inbox (oversized, unframeable).
   void CountDropped(std::uint64_t count) { dropped_ += count; }
   [[nodiscard]] std::uint64_t dropped() const { return dropped_; }
+  // Messages a receiver could not parse (a drain's malformed frames): the target's own.
+  void CountRejected(std::uint64_t count) { rejected_ += count; }
+  [[nodiscard]] std::uint64_t rejected() const { return rejected_; }
 
  private:
   std::mutex mutex_;
   std::deque<InboxMessage> messages_;
   std::size_t bytes_ = 0;
   std::atomic<std::uint64_t> dropped_ = 0;
+  std::atomic<std::uint64_t> rejected_ = 0;
 };
 
 // The inbox of each target that receives its log over syslog or a drain, by target name. One

@@ -86,12 +86,16 @@ std::optional<std::size_t> FixedLength(char escape, std::string_view line, std::
         i += 4;
       }
       if (i >= rest.size() || rest[i] != ' ') return std::nullopt;
-      // A zone abbreviation or offset: UTC, CET, +03, -0330.
-      const std::size_t zone_end = run(i + 1, [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c) || c == '+' ||
-               c == '-';
+      // A zone abbreviation or offset: UTC, CET, +03, -0330 (a sign only first: Azure's
+      // "%t-%c-" puts a '-' right after the zone).
+      std::size_t zone_start = i + 1;
+      if (zone_start < rest.size() && (rest[zone_start] == '+' || rest[zone_start] == '-')) {
+        ++zone_start;
+      }
+      const std::size_t zone_end = run(zone_start, [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || IsDigit(c);
       });
-      if (zone_end == i + 1) return std::nullopt;
+      if (zone_end == zone_start) return std::nullopt;
       return zone_end;
     }
     case 'n': {  // epoch seconds with milliseconds

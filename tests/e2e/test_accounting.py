@@ -1,4 +1,4 @@
-"""Numbers you can page on (DESIGN §5a, §6), against real clients on every PostgreSQL major the
+"""Numbers you can page on (docs/configuration.md, how the agent counts its own load; README, the health report), against real clients on every PostgreSQL major the
 test script starts: the error ratio and the mean query time of the application's work, with its
 pool validating connections with SELECT 1 and wrapping work in transactions, whether or not the
 agent shares the application's role; right after start; without pg_stat_statements, and when

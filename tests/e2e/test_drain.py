@@ -212,11 +212,20 @@ class DrainTest(unittest.TestCase):
         self.assertEqual(self.post(body)[0], 204)
         self.wait_count("ERROR", "23", before + 1)
 
+    def test_a_client_without_the_token_is_refused_before_its_body(self):
+        # Refused from the headers: it never holds a drain slot while its body would arrive.
+        with socket.create_connection(("127.0.0.1", self.agent.port), timeout=5) as s:
+            s.sendall(b"POST /logs/heroku HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                      b"Content-Length: 1000\r\n\r\n")
+            answer = s.recv(4096)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 401"), answer[:40])
+
     def test_bodies_read_at_once_are_bounded_and_their_slots_come_back(self):
-        # 16 clients announce a body and send none (no token needed to get this far): they hold
-        # every slot. The next drain request is refused after a short wait, unread; /metrics
-        # still answers; once they go, drains are taken again.
+        # 16 clients with the token announce a body and send none: they hold every slot. The
+        # next drain request is refused after a short wait, unread; /metrics still answers;
+        # once they go, drains are taken again.
         head = (b"POST /logs/heroku HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                b"Authorization: " + basic(TOKEN).encode() + b"\r\n"
                 b"Content-Length: 1000\r\n\r\n")
         holders = []
         try:

@@ -36,7 +36,7 @@ class OutageTest(unittest.TestCase):
 
     def test_stopped_server_is_down_then_recovers_without_restart(self):
         harness.stop_server()
-        # DESIGN: noticed within probe_interval + connect_timeout (plus scheduling slack).
+        # Noticed within probe_interval + connect_timeout (plus scheduling slack).
         harness.wait_for(lambda: up(self.agent) == 0, PROBE_INTERVAL + CONNECT_TIMEOUT + 1,
                          what="pg_up 0 after the server stopped")
         health = self.agent.health()

@@ -1,4 +1,4 @@
-"""The HTTP endpoint under hostile clients and hurried operators (DESIGN §8): slow and idle
+"""The HTTP endpoint under hostile clients and hurried operators (docs/architecture.md): slow and idle
 connections never starve scrapes, SIGTERM still exits in time, bodies are refused, reload
 storms under concurrent scrapes are survived, invalid UTF-8 is a 4xx, and a web config that
 would fail open is refused at start."""

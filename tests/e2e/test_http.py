@@ -17,7 +17,7 @@ import urllib.request
 import harness
 
 def promtool_problems(exposition):
-    """Every line promtool's linter prints: none is tolerated (DESIGN §5)."""
+    """Every line promtool's linter prints: none is tolerated (docs/metrics.md)."""
     r = subprocess.run(["promtool", "check", "metrics"], input=exposition, capture_output=True,
                        text=True, timeout=60)
     return [line for line in (r.stdout + r.stderr).splitlines() if line.strip()]
@@ -91,7 +91,7 @@ class HttpTest(unittest.TestCase):
         harness.parse_metrics(refused.body)
 
     def test_every_contract_metric_is_exported(self):
-        # Every DESIGN.md §5 name, with every collector on.
+        # Every name in docs/metrics.md, with every collector on.
         contract = [
             "pg_up", "pg_probe_duration_seconds_bucket", "pg_probe_connect_duration_seconds_bucket",
             "pg_probes_total", "pg_probe_failures_total", "pg_probe_connect_refused_total",

@@ -1,4 +1,4 @@
-"""PgBouncer targets (DESIGN §5b): Debian's PgBouncer in transaction mode in front of the test
+"""PgBouncer targets (docs/configuration.md, PgBouncer targets): Debian's PgBouncer in transaction mode in front of the test
 server, its admin console watched by the built agent; the pool saturated by real clients."""
 
 import sys

@@ -4,9 +4,9 @@ forwards it to the agent's syslog listener over TCP (newline or octet-counted fr
 and the agent counts errors by SQLSTATE against the statements the application ran. Each run
 sets a provider's log_line_prefix preset on the server; the truth is what the test sent."""
 
-import base64
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -33,7 +33,7 @@ ALL_MAJORS = os.environ.get("PGVIGIL_TEST_MAJOR", "15") == "15"
 class Rsyslog:
     """Debian's rsyslogd with a private config: /dev/log in, the agent's listener out."""
 
-    def __init__(self, port, framing="traditional", tls_ca=None):
+    def __init__(self, port, framing="traditional", tls_ca=None, protocol="tcp"):
         self.dir = tempfile.mkdtemp(prefix="pgvigil-rsyslog-")
         os.chmod(self.dir, 0o755)
         tls = ""
@@ -48,14 +48,16 @@ class Rsyslog:
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="/dev/log" CreatePath="off" RateLimit.Interval="0")
 if $programname == 'postgres' then {
-  action(type="omfwd" target="127.0.0.1" port="%(port)d" protocol="tcp"
-         TCP_Framing="%(framing)s" template="RSYSLOG_SyslogProtocol23Format" %(tls)s
+  action(type="omfwd" target="127.0.0.1" port="%(port)d" protocol="%(protocol)s"
+         %(framing)s template="RSYSLOG_SyslogProtocol23Format" %(tls)s
          queue.type="LinkedList" action.resumeRetryCount="-1" action.resumeInterval="1")
 }
-""" % {"dir": self.dir, "port": port, "framing": framing, "tls": tls, "global_tls": global_tls})
+""" % {"dir": self.dir, "port": port, "protocol": protocol, "tls": tls,
+       "framing": 'TCP_Framing="%s"' % framing if protocol == "tcp" else "",
+       "global_tls": global_tls})
         self.pidfile = os.path.join(self.dir, "rsyslogd.pid")
         self.process = subprocess.Popen(["rsyslogd", "-n", "-f", conf, "-i", self.pidfile],
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         harness.wait_for(lambda: os.path.exists("/dev/log") and
                          stat.S_ISSOCK(os.stat("/dev/log").st_mode), 10, what="rsyslog's /dev/log")
         os.chmod("/dev/log", 0o666)
@@ -91,9 +93,6 @@ class SyslogTest(unittest.TestCase):
         harness.require_environment(self)
         if os.path.exists("/dev/log"):
             self.skipTest("/dev/log belongs to this machine's syslog daemon; the test needs it")
-        harness.psql("DROP TABLE IF EXISTS syslog_t; CREATE TABLE syslog_t (id int PRIMARY KEY);"
-                     "GRANT ALL ON syslog_t TO it_user; INSERT INTO syslog_t VALUES (1)",
-                     dbname="pgvigil_it")
         self.rsyslog = None
         self.agent = None
 
@@ -104,20 +103,20 @@ class SyslogTest(unittest.TestCase):
             self.rsyslog.stop()
         reset_server()
 
-    def start(self, preset, framing="traditional", tls=False):
+    def start(self, preset, framing="traditional", tls=False, udp=False):
         port = harness.free_port()
-        tls_config = ""
+        tls_config = ", udp: true" if udp else ""
         ca = None
         if tls:
             cert, key = harness.self_signed_certificate("syslog")
-            tls_config = ", tls: {cert_file: %s, key_file: %s}" % (cert, key)
+            tls_config += ", tls: {cert_file: %s, key_file: %s}" % (cert, key)
             ca = cert
         self.agent = harness.Agent(harness.config(
             [("primary", harness.dsn(), "collectors: {log: true}",
               "log_source: {syslog: {listen: '127.0.0.1:%d'%s, match: postgres}, "
               "line_prefix: %s}" % (port, tls_config, preset))],
             defaults={"statements_interval": "1s", "probe_interval": "1s"}))
-        self.rsyslog = Rsyslog(port, framing, ca)
+        self.rsyslog = Rsyslog(port, framing, ca, "udp" if udp else "tcp")
         harness.wait_for(lambda: self.agent.health().json()["targets"][0]["errors"]
                          ["application_errors"] is not None, 30,
                          what="a first statements window the log pipeline delivered past")
@@ -149,10 +148,18 @@ class SyslogTest(unittest.TestCase):
         errors = sum(sent.values())
         return sent, ok, errors / (ok + errors)
 
-    def measure(self, preset, prefix, verbosity="default", framing="traditional", tls=False):
+    def measure(self, preset, prefix, verbosity="default", framing="traditional", tls=False,
+                udp=False, before_workload=None, after_workload=None):
+        harness.psql("DROP TABLE IF EXISTS syslog_t; CREATE TABLE syslog_t (id int PRIMARY KEY);"
+                     "GRANT ALL ON syslog_t TO it_user; INSERT INTO syslog_t VALUES (1)",
+                     dbname="pgvigil_it")
         set_server(prefix, verbosity)
-        self.start(preset, framing, tls)
+        self.start(preset, framing, tls, udp)
+        if before_workload:
+            before_workload()
         sent, ok, truth = self.workload()
+        if after_workload:
+            after_workload()
         carried = "%e" in prefix or verbosity == "verbose"
 
         def settled():
@@ -176,9 +183,12 @@ class SyslogTest(unittest.TestCase):
         if carried:
             self.assertEqual(by_class, sent)
         ratio = errors["error_ratio"]
-        print("PostgreSQL %s syslog %s%s preset %s verbosity %s: truth %.4f, error_ratio %.4f" % (
-            os.environ.get("PGVIGIL_TEST_MAJOR", "15"), framing, " TLS" if tls else "", preset,
-            verbosity, truth, ratio))
+        delay = harness.sample(self.agent.metrics(), "pgvigil_log_delay_seconds")
+        print("PostgreSQL %s syslog %s%s preset %s verbosity %s: truth %.4f, error_ratio %.4f, "
+              "pipeline delay %.3f s" % (
+                  os.environ.get("PGVIGIL_TEST_MAJOR", "15"),
+                  "udp" if udp else framing, " TLS" if tls else "", preset, verbosity, truth,
+                  ratio, delay or -1))
         self.assertAlmostEqual(ratio, truth, delta=0.01)
         samples = self.agent.metrics()
         # The heartbeat came back through the whole pipeline and was known as the agent's own.
@@ -194,8 +204,11 @@ class SyslogTest(unittest.TestCase):
         presets = PRESETS if ALL_MAJORS else {"debian": PRESETS["debian"]}
         for preset, prefix in presets.items():
             with self.subTest(preset=preset):
-                self.measure(preset, prefix)
-                self.tearDown()
+                try:
+                    self.measure(preset, prefix)
+                finally:
+                    self.tearDown()
+                    self.agent = self.rsyslog = None
 
     def test_verbose_errors_octet_counted(self):
         self.measure("rds", PRESETS["rds"], verbosity="verbose", framing="octet-counted")
@@ -203,6 +216,35 @@ class SyslogTest(unittest.TestCase):
     @unittest.skipUnless(ALL_MAJORS, "TLS is the same on every major")
     def test_tls(self):
         self.measure("aiven", PRESETS["aiven"], tls=True, framing="octet-counted")
+
+    @unittest.skipUnless(ALL_MAJORS, "UDP is the same on every major")
+    def test_udp(self):
+        self.measure("debian", PRESETS["debian"], udp=True)
+
+    @unittest.skipUnless(ALL_MAJORS, "the forwarder is the same on every major")
+    def test_held_back_forwarder_judges_no_window_before_its_lines_arrive(self):
+        """rsyslog is stopped (SIGSTOP) while the application works and fails, for longer than
+        several statements windows: /health must not count those windows' statements without
+        their errors (a diluted, too low error ratio); once rsyslog goes on, every error is
+        counted in its own window and the ratio is the truth."""
+        held = {}
+
+        def hold():
+            os.kill(self.rsyslog.process.pid, signal.SIGSTOP)
+            errors = self.agent.health().json()["targets"][0]["errors"]
+            held["work"] = errors["work_statements"]
+
+        def check_and_release():
+            time.sleep(6)  # six statements intervals, three silence-free heartbeats
+            errors = self.agent.health().json()["targets"][0]["errors"]
+            held["work_while_held"] = errors["work_statements"]
+            os.kill(self.rsyslog.process.pid, signal.SIGCONT)
+
+        self.measure("debian", PRESETS["debian"], before_workload=hold,
+                     after_workload=check_and_release)
+        # While held, the windows after the last delivered heartbeat stayed unjudged: the
+        # application's statements of that time were not counted without their errors.
+        self.assertEqual(held["work_while_held"], held["work"])
 
     @unittest.skipUnless(ALL_MAJORS, "the forwarder is the same on every major")
     def test_stopped_forwarder_is_a_silent_source_not_zero_errors(self):

@@ -16,11 +16,12 @@ using testing::Options;
 using testing::TestDsn;
 using namespace std::chrono_literals;
 
-// DESIGN §5a: the agent recognises its own statements in pg_stat_statements by fingerprint
-// (pg::Fingerprint of what it sent against that of the text the server shows). A statement
-// whose text the server shows differently (a typed literal, EXTRACT's field on 14+) is counted
-// as the application's work at every poll. Every collector that talks to PostgreSQL runs here
-// against this server version, and every statement it sent must be found.
+// docs/configuration.md (how the agent counts its own load): the agent recognises its own
+// statements in pg_stat_statements by fingerprint (pg::Fingerprint of what it sent against that of
+// the text the server shows). A statement whose text the server shows differently (a typed literal,
+// EXTRACT's field on 14+) is counted as the application's work at every poll. Every collector that
+// talks to PostgreSQL runs here against this server version, and every statement it sent must be
+// found.
 TEST(OwnLoadIntegrationTest, EveryStatementOfTheAgentIsRecognisedInPgStatStatements) {
   pg::OwnLoad own_load;
   pg::ConnectOptions options = Options(MonitorDsn());

@@ -86,6 +86,12 @@ TEST(LinePrefixTest, PresetsAndVerboseSqlstate) {
   EXPECT_EQ(aiven.Parse("2026-12-07 02:31:20.471 UTC [9] [user=u,db=d,app=a] STATEMENT:  x").kind,
             PrefixedLine::Kind::kContinuation);
   EXPECT_EQ(aiven.Parse("garbage").kind, PrefixedLine::Kind::kUnparsed);
+  const LinePrefix azure("azure");
+  line = azure.Parse("2026-12-07 02:31:20 UTC-6570a1b2.3039-ERROR:  boom");
+  EXPECT_EQ(line.kind, PrefixedLine::Kind::kMessage);
+  EXPECT_EQ(line.record.time, "2026-12-07 02:31:20 UTC");
+  const LinePrefix offset("%m %p ");
+  EXPECT_EQ(offset.Parse("2026-12-07 02:31:20.000 -03 12 ERROR:  x").record.pid, 12);
   EXPECT_THROW(LinePrefix("%Z"), std::invalid_argument);
 }
 
