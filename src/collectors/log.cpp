@@ -54,6 +54,8 @@ LogCollector::LogCollector(const config::Target& target)
   const auto& source = target.settings.log_source;
   if (source_ == "file") {
     file_.emplace(source.path);
+  } else if (source_ == "sql" && source.sql == "log_fdw") {
+    fdw_.emplace(source.format, source.log_fdw.server, source.log_fdw.schema);
   } else if (source_ == "sql") {
     server_.emplace(source.format);
   } else {
@@ -169,6 +171,8 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   const auto rotated = [&] { splitter_.Flush(on_record); };
   if (server_) {
     server_->Poll(*context.session, data, rotated);
+  } else if (fdw_) {
+    fdw_->Poll(*context.session, data, rotated);
   } else if (file_) {
     file_->Poll(data, rotated);
   } else {

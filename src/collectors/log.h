@@ -9,6 +9,7 @@
 #include "logs/file_source.h"
 #include "logs/inbox.h"
 #include "logs/line_prefix.h"
+#include "logs/log_fdw_source.h"
 #include "logs/splitter.h"
 #include "logs/sql_source.h"
 
@@ -16,17 +17,20 @@ namespace pgvigil::collectors {
 
 // Counts server log messages by severity and SQLSTATE class, and keeps the last 100 errors for
 // /health (docs/logs.md). Its lines come from one source: a file it follows, the server's current
-// log over SQL, or the inbox a syslog listener or HTTPS drain fills; they are jsonlog, csvlog or
-// stderr-style lines taken apart by the target's log_line_prefix. Errors logged by the agent's
-// own sessions (application_name "pgvigil", or one of its backends' pids) are counted apart,
-// never in the error ratio. Each run it writes a heartbeat line through the server log, whose
-// arrival says how far the pipeline has delivered and how late it is. It polls every
-// probe_interval, and runs while the database is unreachable too (except over SQL).
+// log over SQL (pg_read_file or RDS's log_fdw), or the inbox a syslog listener or HTTPS drain
+// fills; they are jsonlog, csvlog or stderr-style lines taken apart by the target's
+// log_line_prefix. Errors logged by the agent's own sessions (application_name "pgvigil", or one of
+// its backends' pids) are counted apart, never in the error ratio. Each run it writes a heartbeat
+// line through the server log, whose arrival says how far the pipeline has delivered and how late
+// it is. It polls every probe_interval, and runs while the database is unreachable too (except over
+// SQL).
 class LogCollector final : public Collector {
  public:
   explicit LogCollector(const config::Target& target);
 
-  [[nodiscard]] bool NeedsConnection() const override { return server_.has_value(); }
+  [[nodiscard]] bool NeedsConnection() const override {
+    return server_.has_value() || fdw_.has_value();
+  }
   void Collect(CollectContext& context, metrics::FamilySet& out) override;
 
   static constexpr std::size_t kMaxRecord = 64 * 1024;
@@ -53,7 +57,8 @@ class LogCollector final : public Collector {
   // its end has come back, so the error ratio lags the windows by about one of these.
   config::Duration heartbeat_every_;
   std::optional<logs::FileFollower> file_;         // log_source.path
-  std::optional<logs::ServerLogFollower> server_;  // SQL
+  std::optional<logs::ServerLogFollower> server_;  // SQL: pg_read_file
+  std::optional<logs::LogFdwFollower> fdw_;        // SQL: log_fdw
   std::shared_ptr<logs::LogInbox> inbox_;          // syslog or drain
   logs::RecordSplitter splitter_;
   logs::LinePrefix prefix_;

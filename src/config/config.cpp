@@ -247,25 +247,34 @@ class Reader {
   }
 
   void ReadLogSource(const YAML::Node& node, const std::string& path, LogSource& source) const {
-    ForEachKey(node, path, {"path", "syslog", "drain", "sql", "format", "line_prefix", "heartbeat"},
-               [&](const std::string& k, const YAML::Node& value, const std::string& p) {
-                 if (k == "path") source.path = String(value, p);
-                 if (k == "format")
-                   source.format = OneOf(value, p, {"jsonlog", "csvlog", "stderr"});
-                 if (k == "sql") source.sql = OneOf(value, p, {"", "pg_read_file"});
-                 if (k == "heartbeat") source.heartbeat = Bool(value, p);
-                 if (k == "line_prefix") {
-                   source.line_prefix = String(value, p);
-                   try {
-                     (void)logs::LinePrefix(source.line_prefix);
-                   } catch (const std::invalid_argument& e) {
-                     Fail(value, p, std::string(e.what()) + " (or a preset: " + PresetList() + ")");
-                   }
-                 }
-                 if (k == "syslog") ReadSyslog(value, p, source.syslog);
-                 if (k == "drain") {
-                   ForEachKey(
-                       value, p, {"token_file"},
+    ForEachKey(
+        node, path,
+        {"path", "syslog", "drain", "sql", "log_fdw", "format", "line_prefix", "heartbeat"},
+        [&](const std::string& k, const YAML::Node& value, const std::string& p) {
+          if (k == "path") source.path = String(value, p);
+          if (k == "format") source.format = OneOf(value, p, {"jsonlog", "csvlog", "stderr"});
+          if (k == "sql") source.sql = OneOf(value, p, {"", "pg_read_file", "log_fdw"});
+          if (k == "log_fdw") {
+            ForEachKey(value, p, {"server", "schema"},
+                       [&](const std::string& fk, const YAML::Node& v, const std::string& fp) {
+                         std::string& name =
+                             fk == "server" ? source.log_fdw.server : source.log_fdw.schema;
+                         name = String(v, fp);
+                         if (name.empty()) Fail(v, fp, "expected a name");
+                       });
+          }
+          if (k == "heartbeat") source.heartbeat = Bool(value, p);
+          if (k == "line_prefix") {
+            source.line_prefix = String(value, p);
+            try {
+              (void)logs::LinePrefix(source.line_prefix);
+            } catch (const std::invalid_argument& e) {
+              Fail(value, p, std::string(e.what()) + " (or a preset: " + PresetList() + ")");
+            }
+          }
+          if (k == "syslog") ReadSyslog(value, p, source.syslog);
+          if (k == "drain") {
+            ForEachKey(value, p, {"token_file"},
                        [&](const std::string&, const YAML::Node& v, const std::string& tp) {
                          source.drain.token_file = String(v, tp);
                          source.drain.token =
@@ -276,14 +285,18 @@ class Reader {
                            Fail(v, tp, "the token file is empty");
                          }
                        });
-                 }
-               });
+          }
+        });
     const int sources = !source.path.empty() + !source.syslog.listen.empty() +
                         !source.drain.token_file.empty() + !source.sql.empty();
     if (sources > 1) {
       Fail(node, path,
            "expected one log source (path, syslog.listen, drain.token_file or sql), got " +
                std::to_string(sources));
+    }
+    if (source.sql == "log_fdw" && source.format == "jsonlog") {
+      Fail(node, path,
+           "log_fdw reads csvlog or stderr files: set format to csvlog (preferred) or stderr");
     }
   }
 
@@ -623,6 +636,10 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
   out << YAML::Key << "token_file" << YAML::Value << log.drain.token_file;
   out << YAML::EndMap;
   out << YAML::Key << "sql" << YAML::Value << log.sql;
+  out << YAML::Key << "log_fdw" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "server" << YAML::Value << log.log_fdw.server;
+  out << YAML::Key << "schema" << YAML::Value << log.log_fdw.schema;
+  out << YAML::EndMap;
   out << YAML::Key << "format" << YAML::Value << log.format;
   out << YAML::Key << "line_prefix" << YAML::Value << log.line_prefix;
   out << YAML::Key << "heartbeat" << YAML::Value << log.heartbeat;

@@ -46,13 +46,23 @@ struct DrainSource {
   bool operator==(const DrainSource&) const = default;
 };
 
+// RDS's log_fdw (docs/logs.md): the foreign server over the log directory, and the schema where
+// the agent creates its foreign table over the newest log file.
+struct LogFdwSource {
+  std::string server = "log_server";
+  std::string schema = "pgvigil";
+
+  bool operator==(const LogFdwSource&) const = default;
+};
+
 // Where a target's server log lines come from (docs/logs.md): a file, a syslog listener, an HTTPS
 // drain, or SQL. At most one is set; none means SQL (pg_read_file) when the log collector is on.
 struct LogSource {
   std::string path;
   SyslogSource syslog;
   DrainSource drain;
-  std::string sql;                 // "" or pg_read_file
+  std::string sql;  // "", pg_read_file or log_fdw
+  LogFdwSource log_fdw;
   std::string format = "jsonlog";  // of a file or SQL: jsonlog, csvlog or stderr
   std::string line_prefix;         // the server's log_line_prefix, or a preset's name
   bool heartbeat = true;

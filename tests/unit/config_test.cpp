@@ -328,6 +328,24 @@ TEST_F(ConfigFileTest, OtherValidation) {
               HasSubstr("expected true or false"));
 }
 
+TEST_F(ConfigFileTest, LogFdwSource) {
+  const Config config = LoadFile(
+      Write("fdw.yaml", std::string(kTarget) + "    log_source: {sql: log_fdw, format: csvlog, "
+                                               "log_fdw: {schema: monitoring}}\n"));
+  const auto& source = config.targets[0].settings.log_source;
+  EXPECT_EQ(source.Kind(), "sql");
+  EXPECT_EQ(source.sql, "log_fdw");
+  EXPECT_EQ(source.log_fdw.server, "log_server");
+  EXPECT_EQ(source.log_fdw.schema, "monitoring");
+  EXPECT_THAT(ErrorOf(std::string(kTarget) + "    log_source: {sql: log_fdw}\n"),
+              HasSubstr("log_fdw reads csvlog or stderr files"));
+  EXPECT_THAT(ErrorOf(std::string(kTarget) +
+                      "    log_source: {sql: log_fdw, format: stderr, log_fdw: {server: \"\"}}\n"),
+              HasSubstr("expected a name"));
+  EXPECT_THAT(ErrorOf(std::string(kTarget) + "    log_source: {sql: log_fwd}\n"),
+              HasSubstr("log_source.sql"));
+}
+
 TEST_F(ConfigFileTest, TypeConfusedYamlIsAConfigErrorNeverAnAbort) {
   EXPECT_THAT(ErrorOf("? [a, b]\n: c\n"),
               HasSubstr("bad.yaml:1: (top level): expected a plain key"));
