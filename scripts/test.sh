@@ -64,7 +64,7 @@ fi
 # Sanitizers and fuzzers, against the primary major, when the whole suite runs (or with
 # PGVIGIL_SANITIZERS=1): ASan+UBSan over the unit, integration and end-to-end tests; TSan over
 # the unit tests and the concurrency tests (reload storms and shutdown under scrapes, slow
-# clients); every libFuzzer target on its seed corpus for PGVIGIL_FUZZ_SECONDS (20) each.
+# clients, the syslog listener and drains under floods); every libFuzzer target on its seed corpus for PGVIGIL_FUZZ_SECONDS (20) each.
 if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]; then
   scripts/install-deps.sh --sanitizers
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
@@ -88,7 +88,8 @@ if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]
     -E 'e2e.test_prometheus|e2e.test_pgbouncer_current|package\.'
   echo "test.sh: TSan: unit tests and the concurrency tests"
   ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -L unit
-  ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -R 'e2e.test_hostile'
+  ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 \
+    -R 'e2e.test_(hostile|syslog_hostile|drain)$'
   pg_cleanup
   CC=clang CXX=clang++ cmake -S . -B "$root/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DPGVIGIL_BUILD_TESTS=OFF -DPGVIGIL_FUZZERS=ON -DPGVIGIL_SANITIZE=address,undefined >/dev/null

@@ -1,0 +1,77 @@
+"""The syslog listener under hostile senders: garbage, absurd frame lengths, oversized lines and
+200 idle connections on the port, with bounded memory, scrapes answered and only the one good
+error counted."""
+
+import os
+import socket
+import unittest
+
+import harness
+
+
+class SyslogHostileTest(unittest.TestCase):
+    """Garbage, absurd frame lengths and idle connections on the syslog port: bounded memory,
+    scrapes answered, nothing counted for the target."""
+
+    def setUp(self):
+        harness.require_environment(self)
+        self.port = harness.free_port()
+        self.agent = harness.Agent(harness.config(
+            [("primary", harness.dsn(), "collectors: {log: true}",
+              "log_source: {syslog: {listen: '127.0.0.1:%d'}, line_prefix: debian}" % self.port)]))
+        harness.wait_for(lambda: harness.sample(self.agent.metrics(),
+                                                "pgvigil_log_receiver_connections") is not None,
+                         10, what="the syslog listener")
+
+    def tearDown(self):
+        self.agent.close()
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.agent.process.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def test_hostile_senders(self):
+        before = self.rss_kib()
+        idle = []
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", self.port))
+            idle.append(s)
+        # A frame length of 10^12: the connection is cut, nothing is buffered.
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b"1000000000000 <13>1 - - - - - - x")
+            s.settimeout(5)
+            self.assertEqual(s.recv(10), b"")
+        # Garbage and a flood of 16 MiB of lines that are not syslog, on four connections.
+        for _ in range(4):
+            with socket.create_connection(("127.0.0.1", self.port)) as s:
+                try:
+                    s.sendall(os.urandom(1 << 20) + b"\n" + (b"x" * 100 + b"\n") * 30000)
+                except (ConnectionResetError, BrokenPipeError):
+                    pass  # cut off for bytes that cannot be framed: what should happen
+        # A line that is syslog but 1 MiB long: dropped, the next one on the same connection kept.
+        with socket.create_connection(("127.0.0.1", self.port)) as s:
+            s.sendall(b"<13>Dec  7 02:00:00 host postgres[1]: " + b"y" * (1 << 20) + b"\n")
+            s.sendall(b"<13>Dec  7 02:00:00 host postgres[1]: [1-1] 2026-12-07 02:00:00.000 UTC "
+                      b"[1] u@d ERROR:  boom\n")
+        samples = harness.wait_for(
+            lambda: (lambda m: m if harness.sample(m, "pg_log_messages_total", severity="ERROR",
+                                                   sqlstate_class="") == 1 else None)(
+                self.agent.metrics()), 15, what="the one good error counted")
+        self.assertGreater(harness.sample(samples, "pgvigil_log_receiver_messages_total",
+                                          outcome="malformed"), 0)
+        self.assertEqual(harness.sample(samples, "pgvigil_log_receiver_messages_total",
+                                        outcome="oversized"), 1)
+        self.assertGreaterEqual(harness.sample(samples, "pgvigil_log_receiver_connections"), 200)
+        for _ in range(20):
+            self.assertEqual(self.agent.get("/metrics").status, 200)
+        growth = self.rss_kib() - before
+        self.assertLess(growth, 64 * 1024, "RSS grew by %d KiB" % growth)
+        for s in idle:
+            s.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
