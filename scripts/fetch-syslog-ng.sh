@@ -33,7 +33,8 @@ if [[ ! -f "$dir/.complete" ]] || ! works "$dir"; then
   if ! apt-cache show "syslog-ng-core=$version" >/dev/null 2>&1; then
     apt-get update -qq >/dev/null 2>&1 || true
     apt-cache show "syslog-ng-core=$version" >/dev/null 2>&1 ||
-      { echo "fetch-syslog-ng.sh: apt does not serve syslog-ng-core $version (not Debian 12, or a newer point release replaced it)" >&2; exit 1; }
+      { echo "fetch-syslog-ng.sh: apt does not serve syslog-ng-core $version" \
+          "(not Debian 12, or a newer point release replaced it)" >&2; exit 1; }
   fi
   # The library packages syslog-ng-core depends on that are not installed here (libivykis0,
   # libnet1, libwrap0 on a stock Debian 12): unpacked beside it, found through LD_LIBRARY_PATH.
@@ -41,15 +42,16 @@ if [[ ! -f "$dir/.complete" ]] || ! works "$dir"; then
   while read -r package; do
     status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
     [[ "$status" == "install ok installed" ]] || packages+=("$package")
-  done < <(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
-             --no-enhances "syslog-ng-core=$version" | sed -n 's/^ *Depends: \(lib[^< ]*\)$/\1/p')
+  done < <(apt-cache depends --no-recommends --no-suggests --no-conflicts --no-breaks \
+             --no-replaces --no-enhances "syslog-ng-core=$version" |
+           sed -n 's/^ *Depends: \(lib[^< ]*\)$/\1/p')
   mkdir -p "$cache"
   tmp=$(mktemp -d "$cache/syslog-ng.XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   mkdir "$tmp/debs" "$tmp/root"
-  chmod 0777 "$tmp/debs"  # apt-get download fetches as the _apt user where it can
   (cd "$tmp/debs" && apt-get download -q "${packages[@]}" >"$tmp/download.log" 2>&1) ||
-    { echo "fetch-syslog-ng.sh: apt-get download ${packages[*]} failed:" >&2; tail -5 "$tmp/download.log" >&2; exit 1; }
+    { echo "fetch-syslog-ng.sh: apt-get download ${packages[*]} failed:" >&2
+      tail -5 "$tmp/download.log" >&2; exit 1; }
   for deb in "$tmp"/debs/*.deb; do
     dpkg -x "$deb" "$tmp/root"
   done
@@ -58,7 +60,7 @@ if [[ ! -f "$dir/.complete" ]] || ! works "$dir"; then
       run "$tmp/root" --version >&2 || true; exit 1; }
   printf '%s\n' "${packages[@]}" >"$tmp/root/.complete"
   rm -rf "$dir"
-  mv "$tmp/root" "$dir"
+  mv -T "$tmp/root" "$dir"
   chmod -R a+rX "$dir"
 fi
 echo "$bin"
