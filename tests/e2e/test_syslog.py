@@ -88,19 +88,30 @@ def reset_server():
     harness.psql("SELECT pg_reload_conf()")
 
 
-class SyslogTest(unittest.TestCase):
+class SyslogForwarding:
+    """The agent, and a syslog daemon forwarding the test server's syslog output to its listener;
+    the application's workload and the measure of its errors. Test cases mix it in and say which
+    daemon forwards (`forwarder`, `FORWARDER`); test_syslog_ng.py uses it for syslog-ng."""
+
+    FORWARDER = "rsyslog"
+
+    def forwarder(self, port, framing, tls_ca, protocol):
+        return Rsyslog(port, framing, tls_ca, protocol)
+
     def setUp(self):
         harness.require_environment(self)
         if os.path.exists("/dev/log"):
             self.skipTest("/dev/log belongs to this machine's syslog daemon; the test needs it")
-        self.rsyslog = None
+        self.daemon = None
         self.agent = None
 
     def tearDown(self):
         if self.agent:
             self.agent.close()
-        if self.rsyslog:
-            self.rsyslog.stop()
+            self.agent = None
+        if self.daemon:
+            self.daemon.stop()
+            self.daemon = None
         reset_server()
 
     def start(self, preset, framing="traditional", tls=False, udp=False):
@@ -116,7 +127,7 @@ class SyslogTest(unittest.TestCase):
               "log_source: {syslog: {listen: '127.0.0.1:%d'%s, match: postgres}, "
               "line_prefix: %s}" % (port, tls_config, preset))],
             defaults={"statements_interval": "1s", "probe_interval": "1s"}))
-        self.rsyslog = Rsyslog(port, framing, ca, "udp" if udp else "tcp")
+        self.daemon = self.forwarder(port, framing, ca, "udp" if udp else "tcp")
         harness.wait_for(lambda: self.agent.health().json()["targets"][0]["errors"]
                          ["application_errors"] is not None, 30,
                          what="a first statements window the log pipeline delivered past")
@@ -184,11 +195,11 @@ class SyslogTest(unittest.TestCase):
             self.assertEqual(by_class, sent)
         ratio = errors["error_ratio"]
         delay = harness.sample(self.agent.metrics(), "pgvigil_log_delay_seconds")
-        print("PostgreSQL %s syslog %s%s preset %s verbosity %s: truth %.4f, error_ratio %.4f, "
-              "pipeline delay %.3f s" % (
-                  os.environ.get("PGVIGIL_TEST_MAJOR", "15"),
-                  "udp" if udp else framing, " TLS" if tls else "", preset, verbosity, truth,
-                  ratio, delay or -1))
+        print("PostgreSQL %s %s %s%s preset %s verbosity %s: sent %s, counted %s; truth %.4f, "
+              "error_ratio %.4f, pipeline delay %.3f s" % (
+                  os.environ.get("PGVIGIL_TEST_MAJOR", "15"), self.FORWARDER,
+                  "udp" if udp else framing, " TLS" if tls else "", preset, verbosity, sent,
+                  by_class, truth, ratio, delay or -1))
         self.assertAlmostEqual(ratio, truth, delta=0.01)
         samples = self.agent.metrics()
         # The heartbeat came back through the whole pipeline and was known as the agent's own.
@@ -200,6 +211,8 @@ class SyslogTest(unittest.TestCase):
         self.assertEqual(checks["log_source"]["level"], "ok")
         return ratio, truth
 
+
+class SyslogTest(SyslogForwarding, unittest.TestCase):
     def test_every_preset_newline_framing(self):
         presets = PRESETS if ALL_MAJORS else {"debian": PRESETS["debian"]}
         for preset, prefix in presets.items():
@@ -208,7 +221,6 @@ class SyslogTest(unittest.TestCase):
                     self.measure(preset, prefix)
                 finally:
                     self.tearDown()
-                    self.agent = self.rsyslog = None
 
     def test_verbose_errors_octet_counted(self):
         self.measure("rds", PRESETS["rds"], verbosity="verbose", framing="octet-counted")
@@ -230,7 +242,7 @@ class SyslogTest(unittest.TestCase):
         held = {}
 
         def hold():
-            os.kill(self.rsyslog.process.pid, signal.SIGSTOP)
+            os.kill(self.daemon.process.pid, signal.SIGSTOP)
             errors = self.agent.health().json()["targets"][0]["errors"]
             held["work"] = errors["work_statements"]
 
@@ -238,7 +250,7 @@ class SyslogTest(unittest.TestCase):
             time.sleep(6)  # six statements intervals, three silence-free heartbeats
             errors = self.agent.health().json()["targets"][0]["errors"]
             held["work_while_held"] = errors["work_statements"]
-            os.kill(self.rsyslog.process.pid, signal.SIGCONT)
+            os.kill(self.daemon.process.pid, signal.SIGCONT)
 
         self.measure("debian", PRESETS["debian"], before_workload=hold,
                      after_workload=check_and_release)
@@ -250,8 +262,8 @@ class SyslogTest(unittest.TestCase):
     def test_stopped_forwarder_is_a_silent_source_not_zero_errors(self):
         set_server(PRESETS["debian"])
         self.start("debian")
-        self.rsyslog.stop()
-        self.rsyslog = None
+        self.daemon.stop()
+        self.daemon = None
         # Nothing arrives any more, not even the heartbeat: after the silence limit (60 s, or
         # three statements intervals) the source is a warning, and no window is judged.
         def silent():
