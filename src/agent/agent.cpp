@@ -261,7 +261,9 @@ Page Agent::Drain(const std::string& target, const std::string& authorization,
       return {404, "text/plain; charset=utf-8", "no drain for this target\n"};
   }
   const auto inbox = logs::Inboxes::For(target);
-  const logs::DrainResult result = logs::ReceiveDrain(content_type, body, *inbox);
+  const logs::DrainResult result = logs::ReceiveDrain(
+      content_type, body,
+      [&inbox](const logs::InboxMessage& message) { return inbox->Push(message); });
   inbox->CountRejected(result.rejected);
   if (!result.error.empty()) {
     const int status = result.error.starts_with("content type") ? 415 : 400;

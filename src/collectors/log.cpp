@@ -13,14 +13,6 @@ const std::set<std::string> kCounted = {"WARNING", "ERROR", "FATAL", "PANIC"};
 const std::set<std::string> kErrors = {"ERROR", "FATAL", "PANIC"};
 constexpr std::size_t kMessageLength = 200;
 
-// A drain carries the whole application's log (Heroku: the router, every dyno, the database's
-// metrics samples); PostgreSQL's lines come from a process named postgres ("postgres.1234").
-bool FromPostgres(std::string_view sender) {
-  const std::size_t procid = sender.rfind('/');
-  const std::string_view name = sender.substr(procid == std::string_view::npos ? 0 : procid + 1);
-  return name.starts_with("postgres") || sender.find("/postgres/") != std::string_view::npos;
-}
-
 std::int64_t EpochMillisNow() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -45,12 +37,7 @@ LogCollector::LogCollector(const config::Target& target)
       heartbeat_(target.settings.log_source.heartbeat),
       heartbeat_every_(target.settings.statements_interval),
       splitter_(format_ == "csvlog", kMaxRecord),
-      prefix_(target.settings.log_source.line_prefix),
-      joiner_(
-          [this](std::string_view chunk) {
-            return prefix_.Parse(chunk).kind != logs::PrefixedLine::Kind::kUnparsed;
-          },
-          kMaxRecord) {
+      prefix_(std::make_shared<const logs::LinePrefix>(target.settings.log_source.line_prefix)) {
   const auto& source = target.settings.log_source;
   if (source_ == "file") {
     file_.emplace(source.path);
@@ -60,6 +47,7 @@ LogCollector::LogCollector(const config::Target& target)
     server_.emplace(source.format);
   } else {
     inbox_ = logs::Inboxes::For(target.name);
+    inbox_->Configure(prefix_, source_ == "drain");
   }
   // One series per severity exists from the start, so sums over them are 0 rather than empty.
   for (const char* severity : {"WARNING", "ERROR", "FATAL", "PANIC"}) counts_[{severity, ""}];
@@ -76,7 +64,7 @@ std::optional<std::int64_t> LogCollector::LogTime(const logs::LogRecord& record)
 }
 
 void LogCollector::Heartbeat(const logs::LogRecord& record, CollectContext& context) {
-  const std::string_view text = std::string_view(record.message).substr(kHeartbeatTag.size());
+  const std::string_view text = std::string_view(record.message).substr(logs::kHeartbeatTag.size());
   const std::size_t space = text.find(' ');
   if (space == std::string_view::npos) return;
   const auto epoch_ms = logs::DecimalOf(text.substr(0, space));
@@ -94,7 +82,7 @@ void LogCollector::Heartbeat(const logs::LogRecord& record, CollectContext& cont
 void LogCollector::Count(const logs::LogRecord& record, CollectContext& context) {
   // Known by its text: prefixes without %a and %p (Heroku's shorter ones, Azure's default)
   // cannot tell whose it is, and a window must still be judged there.
-  if (record.severity == "LOG" && record.message.starts_with(kHeartbeatTag)) {
+  if (record.severity == "LOG" && record.message.starts_with(logs::kHeartbeatTag)) {
     Heartbeat(record, context);
     return;
   }
@@ -124,13 +112,11 @@ void LogCollector::Count(const logs::LogRecord& record, CollectContext& context)
   while (recent.size() > kRecentErrors) recent.pop_front();
 }
 
-void LogCollector::StderrLine(std::string_view line, std::optional<std::int64_t> epoch_ms,
-                              CollectContext& context) {
-  auto parsed = prefix_.Parse(line);
+void LogCollector::StderrLine(std::string_view line, CollectContext& context) {
+  auto parsed = prefix_->Parse(line);
   switch (parsed.kind) {
     case logs::PrefixedLine::Kind::kMessage:
       lines_["parsed"] += 1;
-      if (!parsed.record.epoch_ms) parsed.record.epoch_ms = epoch_ms;
       Count(parsed.record, context);
       break;
     case logs::PrefixedLine::Kind::kContinuation:
@@ -159,7 +145,7 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   const double lines_before = lines_["parsed"] + lines_["unparsed"];
   const logs::RecordSplitter::Sink on_record = [&](std::string_view record, bool truncated) {
     if (format_ == "stderr") {
-      StderrLine(record, std::nullopt, context);
+      StderrLine(record, context);
       return;
     }
     auto parsed =
@@ -176,30 +162,13 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   } else if (file_) {
     file_->Poll(data, rotated);
   } else {
-    const logs::ChunkJoiner::Sink on_message = [&](std::string_view text,
-                                                   std::optional<std::int64_t> epoch_ms) {
-      std::size_t at = 0;
-      while (at <= text.size()) {
-        const std::size_t newline = text.find('\n', at);
-        const std::size_t end = newline == std::string_view::npos ? text.size() : newline;
-        StderrLine(text.substr(at, end - at), epoch_ms, context);
-        at = end + 1;
-      }
-    };
-    for (const auto& message : inbox_->Take()) {
-      if (source_ == "drain" && !FromPostgres(message.sender)) {
-        lines_["ignored"] += 1;
-        continue;
-      }
-      joiner_.Feed(message.sender, message.text, message.epoch_ms, on_message);
-    }
-    joiner_.Flush(on_message);
-    const std::uint64_t dropped = inbox_->dropped();
-    lines_["dropped"] += static_cast<double>(dropped - inbox_dropped_seen_);
-    inbox_dropped_seen_ = dropped;
-    const std::uint64_t rejected = inbox_->rejected();
-    lines_["unparsed"] += static_cast<double>(rejected - inbox_rejected_seen_);
-    inbox_rejected_seen_ = rejected;
+    // The receivers' threads parsed what arrived (logs::LogInbox): what is left to count.
+    auto taken = inbox_->Take();
+    for (const auto& record : taken.records) Count(record, context);
+    lines_["parsed"] += taken.parsed;
+    lines_["unparsed"] += taken.unparsed;
+    lines_["dropped"] += taken.dropped;
+    if (source_ == "drain") lines_["ignored"] += taken.ignored;
   }
   log.available = true;
   if (!log.started) log.started = context.now;  // it starts at the end of the log

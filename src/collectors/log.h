@@ -5,7 +5,6 @@
 #include <optional>
 
 #include "collectors/collector.h"
-#include "logs/chunks.h"
 #include "logs/file_source.h"
 #include "logs/inbox.h"
 #include "logs/line_prefix.h"
@@ -39,14 +38,11 @@ class LogCollector final : public Collector {
   static constexpr std::size_t kErrorTimes = 200000;
   // The source is silent after this long without a line, or three heartbeats, if longer.
   static constexpr auto kSilentAfter = std::chrono::seconds(60);
-  // The heartbeat's text in the server log: "pgvigil heartbeat <epoch ms> <log time ms>".
-  static constexpr std::string_view kHeartbeatTag = "pgvigil heartbeat ";
   [[nodiscard]] static std::string HeartbeatSql();
 
  private:
   void Count(const logs::LogRecord& record, CollectContext& context);
-  void StderrLine(std::string_view line, std::optional<std::int64_t> epoch_ms,
-                  CollectContext& context);
+  void StderrLine(std::string_view line, CollectContext& context);
   void Heartbeat(const logs::LogRecord& record, CollectContext& context);
   [[nodiscard]] std::optional<std::int64_t> LogTime(const logs::LogRecord& record) const;
 
@@ -61,8 +57,7 @@ class LogCollector final : public Collector {
   std::optional<logs::LogFdwFollower> fdw_;        // SQL: log_fdw
   std::shared_ptr<logs::LogInbox> inbox_;          // syslog or drain
   logs::RecordSplitter splitter_;
-  logs::LinePrefix prefix_;
-  logs::ChunkJoiner joiner_;
+  std::shared_ptr<const logs::LinePrefix> prefix_;
   std::optional<SteadyClock::time_point> next_heartbeat_;
   // Server log time minus the epoch, learned from heartbeats: places lines that carry only a
   // syslog header's time on the log's clock.
@@ -71,8 +66,6 @@ class LogCollector final : public Collector {
   std::map<std::pair<std::string, std::string>, double> counts_;  // (severity, class)
   std::map<std::string, double> errors_by_source_;                // application, agent
   std::map<std::string, double> lines_;                           // by outcome
-  std::uint64_t inbox_dropped_seen_ = 0;
-  std::uint64_t inbox_rejected_seen_ = 0;
 };
 
 }  // namespace pgvigil::collectors

@@ -30,8 +30,8 @@ std::optional<Framing> FramingOf(std::string_view content_type) {
   return std::nullopt;
 }
 
-// Parses one message and leaves it in the inbox, counting the outcome.
-void Take(std::string_view frame, LogInbox& inbox, DrainResult& result) {
+// Parses one message and hands it on, counting the outcome.
+void Take(std::string_view frame, const MessageSink& sink, DrainResult& result) {
   if (frame.size() > kMaxDrainMessage) {
     ++result.rejected;
     return;
@@ -48,7 +48,7 @@ void Take(std::string_view frame, LogInbox& inbox, DrainResult& result) {
       .append(message->app_name)
       .append("/")
       .append(message->procid);
-  if (inbox.Push({std::move(sender), std::string(message->text), message->epoch_ms})) {
+  if (sink({std::move(sender), std::string(message->text), message->epoch_ms})) {
     ++result.accepted;
   } else {
     ++result.dropped;
@@ -79,7 +79,8 @@ void SkipSeparators(std::string_view body, std::size_t& at) {
 
 }  // namespace
 
-DrainResult ReceiveDrain(std::string_view content_type, std::string_view body, LogInbox& inbox) {
+DrainResult ReceiveDrain(std::string_view content_type, std::string_view body,
+                         const MessageSink& sink) {
   DrainResult result;
   const auto framing = FramingOf(content_type);
   if (!framing) {
@@ -95,7 +96,7 @@ DrainResult ReceiveDrain(std::string_view content_type, std::string_view body, L
       std::string_view line = body.substr(at, end - at);
       at = end + 1;
       if (line.ends_with('\r')) line.remove_suffix(1);
-      if (!line.empty()) Take(line, inbox, result);
+      if (!line.empty()) Take(line, sink, result);
     }
     return result;
   }
@@ -115,7 +116,7 @@ DrainResult ReceiveDrain(std::string_view content_type, std::string_view body, L
       break;
     }
     first = false;
-    Take(*frame, inbox, result);
+    Take(*frame, sink, result);
     SkipSeparators(body, at);
   }
   return result;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,9 @@ inline constexpr std::size_t kMaxDrainBody = 1 << 20;
 // (the frames after them are still read).
 inline constexpr std::size_t kMaxDrainMessage = 64 * 1024;
 
+// Where a drain's messages go (a target's LogInbox); false when it is full and drops them.
+using MessageSink = std::function<bool(const InboxMessage&)>;
+
 struct DrainResult {
   std::size_t accepted = 0;  // parsed and left in the inbox
   std::size_t rejected = 0;  // frames that were not syslog, or too long, or could not be framed
@@ -28,14 +32,14 @@ struct DrainResult {
 //    an RFC 5424 message (a trailing newline counted in LENGTH is allowed);
 //  - text/plain, application/syslog, or no content type: syslog messages (RFC 5424 or 3164)
 //    one a line.
-// Each message is parsed with ParseSyslogMessage and pushed to `inbox`, its sender being
+// Each message is parsed with ParseSyslogMessage and handed to `sink`, its sender being
 // HOSTNAME/APP-NAME/PROCID as from a syslog listener. A message that does not parse is counted
 // rejected and the others are kept. A logplex frame whose length is not a number or runs past
 // the body ends the framing: what follows is one rejected frame, what came before is kept.
 // `error` is set, and nothing pushed, only when the content type is not one of these or the
 // first logplex frame cannot be framed. Parameters of the content type (";charset=…") are
-// ignored. Thread-safe (the inbox is).
+// ignored. Thread-safe where the sink is.
 [[nodiscard]] DrainResult ReceiveDrain(std::string_view content_type, std::string_view body,
-                                       LogInbox& inbox);
+                                       const MessageSink& sink);
 
 }  // namespace pgvigil::logs

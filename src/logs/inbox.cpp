@@ -1,5 +1,8 @@
 #include "logs/inbox.h"
 
+#include <map>
+#include <set>
+
 namespace pgvigil::logs {
 namespace {
 
@@ -15,24 +18,93 @@ Registry& TheRegistry() {
 
 }  // namespace
 
-bool LogInbox::Push(InboxMessage message) {
-  const std::size_t size = message.text.size() + message.sender.size();
+namespace {
+
+// A drain carries the whole application's log (Heroku: the router, every dyno, the database's
+// metrics samples); PostgreSQL's lines come from a process named postgres ("postgres.1234").
+bool FromPostgres(std::string_view sender) {
+  const std::size_t procid = sender.rfind('/');
+  const std::string_view name = sender.substr(procid == std::string_view::npos ? 0 : procid + 1);
+  return name.starts_with("postgres") || sender.find("/postgres/") != std::string_view::npos;
+}
+
+bool Kept(const LogRecord& record) {
+  static const std::set<std::string, std::less<>> kSeverities = {"WARNING", "ERROR", "FATAL",
+                                                                 "PANIC"};
+  return kSeverities.contains(record.severity) ||
+         (record.severity == "LOG" && record.message.starts_with(kHeartbeatTag));
+}
+
+}  // namespace
+
+LogInbox::LogInbox()
+    : prefix_(std::make_shared<const LinePrefix>("")),
+      // A chunk that starts a line of its own parses with the prefix; one that does not
+      // continues the line before it. Called with mutex_ held.
+      joiner_(
+          [this](std::string_view chunk) {
+            return prefix_->Parse(chunk).kind != PrefixedLine::Kind::kUnparsed;
+          },
+          kMaxMessage) {}
+
+void LogInbox::Configure(std::shared_ptr<const LinePrefix> prefix, bool postgres_only) {
   std::lock_guard lock(mutex_);
-  if (bytes_ + size > kMaxBytes) {
-    ++dropped_;
+  prefix_ = std::move(prefix);
+  postgres_only_ = postgres_only;
+}
+
+void LogInbox::Message(std::string_view text, std::optional<std::int64_t> epoch_ms) {
+  std::size_t at = 0;
+  while (at <= text.size()) {
+    const std::size_t newline = text.find('\n', at);
+    const std::size_t end = newline == std::string_view::npos ? text.size() : newline;
+    Line(text.substr(at, end - at), epoch_ms);
+    at = end + 1;
+  }
+}
+
+void LogInbox::Line(std::string_view line, std::optional<std::int64_t> epoch_ms) {
+  auto parsed = prefix_->Parse(line);
+  if (parsed.kind == PrefixedLine::Kind::kUnparsed) {
+    taken_.unparsed += 1;
+    return;
+  }
+  taken_.parsed += 1;
+  if (parsed.kind != PrefixedLine::Kind::kMessage || !Kept(parsed.record)) return;
+  if (taken_.records.size() >= kMaxRecords) {
+    taken_.dropped += 1;
+    return;
+  }
+  if (!parsed.record.epoch_ms) parsed.record.epoch_ms = epoch_ms;
+  if (parsed.record.message.size() > kKeptMessage) parsed.record.message.resize(kKeptMessage);
+  taken_.records.push_back(std::move(parsed.record));
+}
+
+bool LogInbox::Push(const InboxMessage& message) {
+  std::lock_guard lock(mutex_);
+  if (postgres_only_ && !FromPostgres(message.sender)) {
+    taken_.ignored += 1;
+    return true;
+  }
+  if (taken_.records.size() >= kMaxRecords) {
+    taken_.dropped += 1;
     return false;
   }
-  bytes_ += size;
-  messages_.push_back(std::move(message));
+  joiner_.Feed(message.sender, message.text, message.epoch_ms,
+               [this](std::string_view text, auto epoch_ms) { Message(text, epoch_ms); });
   return true;
 }
 
-std::vector<InboxMessage> LogInbox::Take() {
+void LogInbox::CountRejected(std::uint64_t count) {
   std::lock_guard lock(mutex_);
-  std::vector<InboxMessage> taken(std::make_move_iterator(messages_.begin()),
-                                  std::make_move_iterator(messages_.end()));
-  messages_.clear();
-  bytes_ = 0;
+  taken_.unparsed += static_cast<double>(count);
+}
+
+LogInbox::Taken LogInbox::Take() {
+  std::lock_guard lock(mutex_);
+  joiner_.Flush([this](std::string_view text, auto epoch_ms) { Message(text, epoch_ms); });
+  Taken taken = std::move(taken_);
+  taken_ = Taken{};
   return taken;
 }
 

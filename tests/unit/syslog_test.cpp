@@ -149,3 +149,39 @@ TEST(SyslogPipelineTest, EveryErrorOfOneBackendIsCounted) {
 
 }  // namespace
 }  // namespace pgvigil::logs
+
+namespace pgvigil::logs {
+namespace {
+
+TEST(LogInboxTest, KeepsCountsOfRoutineLinesAndRecordsOfErrorsOnly) {
+  LogInbox inbox;
+  inbox.Configure(std::make_shared<const LinePrefix>("debian"), false);
+  const std::string p = " 2026-12-07 02:32:24.161 UTC [7] u@d ";
+  for (int i = 1; i <= 100000; ++i) {
+    const std::string seq = "[" + std::to_string(i) + "-1]";
+    const std::string line = i % 1000 == 0 ? "ERROR:  boom" : "LOG:  duration: 0.050 ms";
+    ASSERT_TRUE(inbox.Push({"db/postgres/7", seq + p + line, std::nullopt}));
+  }
+  ASSERT_TRUE(inbox.Push({"db/postgres/7", "not a postgres line", std::nullopt}));
+  const auto taken = inbox.Take();
+  EXPECT_EQ(taken.parsed, 100000);
+  EXPECT_EQ(taken.unparsed, 1);
+  ASSERT_EQ(taken.records.size(), 100u);  // the errors, not the LOG lines
+  EXPECT_EQ(taken.records[0].severity, "ERROR");
+  EXPECT_EQ(inbox.Take().parsed, 0);  // taken once
+}
+
+TEST(LogInboxTest, ADrainKeepsOnlyPostgresProcesses) {
+  LogInbox inbox;
+  inbox.Configure(std::make_shared<const LinePrefix>("heroku"), true);
+  ASSERT_TRUE(inbox.Push({"host/heroku/router", "at=info method=GET path=/", std::nullopt}));
+  ASSERT_TRUE(inbox.Push(
+      {"host/app/postgres.12", "[3-1]  sql_error_code = 23505 ERROR:  dup", std::nullopt}));
+  const auto taken = inbox.Take();
+  EXPECT_EQ(taken.ignored, 1);
+  ASSERT_EQ(taken.records.size(), 1u);
+  EXPECT_EQ(taken.records[0].sqlstate, "23505");
+}
+
+}  // namespace
+}  // namespace pgvigil::logs
