@@ -66,7 +66,8 @@ bench_pids+=($!)
 rsyslog_pid=$!
 
 rsyslog_version=$(rsyslogd -v | head -n 1 | sed 's/ *compiled with://')
-echo "$(build/pgvigil --version 2>&1 | head -n 1); $rsyslog_version; $(nproc) cores; ${seconds} s per phase; pgvigil probe_interval ${probe_interval}"
+echo "$(build/pgvigil --version 2>&1 | head -n 1); $rsyslog_version; $(nproc) cores;" \
+  "${seconds} s per phase; pgvigil probe_interval ${probe_interval}"
 python3 - "$work" "$agent_pid" "$agent_port" "$listen_port" "$rsyslog_pid" "$rsyslog_port" \
   "$seconds" "${rates[@]}" <<'PY'
 import http.client, json, os, re, socket, subprocess, sys, threading, time
@@ -80,8 +81,7 @@ MB = 1048576
 
 
 def cpu(pid):
-    fields = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return cpu_of("/proc/%d/stat" % pid)
 
 
 def memory(pid, key="VmRSS"):
@@ -89,6 +89,28 @@ def memory(pid, key="VmRSS"):
         if line.startswith(key + ":"):
             return int(line.split()[1]) * 1024
     return 0
+
+
+def thread_cpu(pid, tid):
+    try:
+        return cpu_of("/proc/%d/task/%d/stat" % (pid, tid))
+    except OSError:
+        return 0.0
+
+
+def cpu_of(path):
+    fields = open(path).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def listener_thread(pid):
+    """pgvigil's syslog listener: its only thread that sleeps in poll (the web server's sleeps in
+    accept, the target's worker on a condition variable)."""
+    found = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        if "poll" in open("/proc/%d/task/%s/wchan" % (pid, tid)).read():
+            found.append(int(tid))
+    return found[0] if len(found) == 1 else None
 
 
 def loadavg():
@@ -156,6 +178,7 @@ wait_port(agent_port)
 wait_port(listen_port)
 wait_port(rsyslog_port)
 time.sleep(2)
+listener_tid = listener_thread(agent_pid)
 threading.Thread(target=sample, daemon=True).start()
 idle_before = {name: cpu(pid) for name, pid in pids.items()}
 time.sleep(5)
@@ -172,6 +195,7 @@ for rate in rates:
         load_start = loadavg()
         start = time.monotonic()
         cpu0 = {name: cpu(pid) for name, pid in pids.items()}
+        listener0 = thread_cpu(agent_pid, listener_tid) if listener_tid else 0.0
         rss0 = {name: memory(pid) for name, pid in pids.items()}
         procs = {name: subprocess.Popen([sender, "127.0.0.1", str(port), str(rate), str(seconds),
                                          framing], stdout=subprocess.PIPE, text=True)
@@ -200,10 +224,14 @@ for rate in rates:
             for name in done:
                 if name not in cpu1:
                     cpu1[name] = cpu(pids[name])
+                    if name == "pgvigil" and listener_tid:
+                        listener1 = thread_cpu(agent_pid, listener_tid)
                     rss1[name] = memory(pids[name])
                     end[name] = time.monotonic()
             time.sleep(0.25)
         for name, pid in pids.items():
+            if name == "pgvigil" and name not in done and listener_tid:
+                listener1 = thread_cpu(agent_pid, listener_tid)
             if name not in done:
                 failures.append("%s did not count every line of %d/s %s" % (name, rate, framing))
                 done[name] = (pgvigil_counts if name == "pgvigil" else rsyslog_counts)()
@@ -230,6 +258,9 @@ for rate in rates:
         row("CPU (% of one core)",
             *("%.1f" % ((cpu1[n] - cpu0[n]) / sent[n]["seconds"] * 100)
               for n in ("pgvigil", "rsyslogd")))
+        if listener_tid:
+            row("  of which the listener thread",
+                "%.1f" % ((listener1 - listener0) / sent["pgvigil"]["seconds"] * 100), "-")
         in_phase = [s for s in samples if start <= s[0] <= max(end.values())]
         peak = {n: max([s[c] for s in in_phase] + [rss0[n], rss1[n]])
                 for n, c in (("pgvigil", 1), ("rsyslogd", 2))}
