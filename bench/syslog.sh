@@ -61,7 +61,7 @@ build/pgvigil --config.file="$work/pgvigil.yaml" --web.listen-address="127.0.0.1
   --log.level=error &
 bench_pids+=($!)
 agent_pid=$!
-rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslog.pid" &
+rsyslogd -n -f "$work/rsyslog.conf" -i "$work/rsyslog.pid" >"$work/rsyslogd.log" 2>&1 &
 bench_pids+=($!)
 rsyslog_pid=$!
 
@@ -170,7 +170,10 @@ stop = threading.Event()
 
 def sample():
     while not stop.is_set():
-        samples.append((time.monotonic(), memory(agent_pid), memory(rsyslog_pid)))
+        try:
+            samples.append((time.monotonic(), memory(agent_pid), memory(rsyslog_pid)))
+        except OSError:
+            return  # a receiver is gone: the phase reports it
         stop.wait(1)
 
 
@@ -204,7 +207,10 @@ for rate in rates:
         for name, proc in procs.items():
             out, _ = proc.communicate()
             if proc.returncode != 0:
-                raise SystemExit("the sender to %s failed" % name)
+                gone = [n for n, pid in pids.items() if not os.path.exists("/proc/%d" % pid)]
+                raise SystemExit("the sender to %s failed; %s; rsyslogd said: %s" % (
+                    name, "gone: " + ", ".join(gone) if gone else "both still run",
+                    open(os.path.join(work, "rsyslogd.log")).read()[-2000:]))
             sent[name] = json.loads(out)
         load_end = loadavg()
         # Until each has counted every line (or a deadline), reading its CPU as it finishes.
