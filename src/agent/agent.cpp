@@ -119,33 +119,15 @@ std::vector<metrics::SerializedFamily> OwnSeries(
   return metrics::SerializeEach(own.families());
 }
 
-std::vector<const std::vector<metrics::SerializedFamily>*> TargetParts(
-    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots) {
-  std::vector<const std::vector<metrics::SerializedFamily>*> parts;
-  for (const auto& snapshot : snapshots) {
-    for (const auto& part : snapshot->exposition) parts.push_back(part.get());
-  }
-  return parts;
-}
-
 }  // namespace
 
-std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
-                       const pg::ConnectSlots& slots) {
-  // Targets' series were serialized when their snapshots were published; only the agent's
-  // own few are serialized here.
-  const auto own = OwnSeries(slots, std::nullopt);
-  auto parts = TargetParts(snapshots);
-  parts.push_back(&own);
-  return metrics::Join(parts);
-}
-
-Agent::Agent(const config::Config& config) : started_(SteadyClock::now()) {
+Agent::Agent(const config::Config& config, SessionOpener open)
+    : started_(SteadyClock::now()), open_(std::move(open)) {
   auto state = std::make_shared<State>();
   state->health = config.health;
   for (const auto& target : config.targets) {
     state->workers.push_back(
-        std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_));
+        std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_, open_));
   }
   state_ = std::move(state);
 }
@@ -160,6 +142,7 @@ std::shared_ptr<const Agent::State> Agent::Current() const {
 void Agent::Start() {
   const auto state = Current();
   for (const auto& worker : state->workers) worker->Start();
+  history_kept_ = true;
   sampler_ = std::jthread([this](const std::stop_token& stop) {
     std::mutex mutex;
     std::condition_variable_any wake;
@@ -169,6 +152,18 @@ void Agent::Start() {
       wake.wait_for(lock, stop, History::kStep, [] { return false; });
     }
   });
+}
+
+bool Agent::CollectOnce() {
+  const auto state = Current();
+  {
+    std::vector<std::jthread> threads;
+    for (const auto& worker : state->workers) {
+      threads.emplace_back([&worker] { worker->CollectOnce(); });
+    }
+  }
+  return std::all_of(state->workers.begin(), state->workers.end(),
+                     [](const auto& worker) { return worker->Snapshot()->up; });
 }
 
 void Agent::Stop() {
@@ -285,7 +280,7 @@ void Agent::Reload(const config::Config& config) {
       retired.erase(same);
     } else {
       auto worker =
-          std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_);
+          std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_, open_);
       worker->Start();
       state->workers.push_back(std::move(worker));
       spdlog::info("target {}: started with the new config", target.name);
@@ -318,7 +313,10 @@ Page Agent::Metrics(bool gzip) const {
       listener_counts.emplace_back(listener->settings().address, listener->counts());
     }
   }
-  const auto own = OwnSeries(connect_slots_, history_bytes_.load(), listener_counts);
+  // The status page's history is kept while the agent serves, not for --once.
+  const auto history_bytes =
+      history_kept_ ? std::optional<std::size_t>(history_bytes_.load()) : std::nullopt;
+  const auto own = OwnSeries(connect_slots_, history_bytes, listener_counts);
   const std::vector<const std::vector<metrics::SerializedFamily>*> own_part{&own};
   Page page{200, "text/plain; version=0.0.4; charset=utf-8", "", ""};
 
