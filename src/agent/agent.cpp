@@ -72,7 +72,7 @@ namespace {
 // The agent's own series (build, connect slots, process), serialized at each scrape: they
 // follow the targets' (their names are the agent's alone, so no family is split).
 std::vector<metrics::SerializedFamily> OwnSeries(
-    const pg::ConnectSlots& slots, std::optional<std::size_t> history_bytes,
+    const pg::ConnectSlots& slots, const std::size_t* history_bytes,
     const std::vector<std::pair<std::string, logs::SyslogListener::Counts>>& listeners = {}) {
   metrics::FamilySet own;
   for (const auto& [listener, counts] : listeners) {
@@ -110,7 +110,7 @@ std::vector<metrics::SerializedFamily> OwnSeries(
   own.Counter("pgvigil_connect_queue_wait_seconds_total",
               "Time connection attempts spent waiting for a slot, in seconds.", {},
               connects.wait_seconds_total);
-  if (history_bytes) {
+  if (history_bytes != nullptr) {
     own.Gauge("pgvigil_history_bytes",
               "Memory held for the status page's last hour of every target, in bytes.", {},
               static_cast<double>(*history_bytes));
@@ -314,9 +314,9 @@ Page Agent::Metrics(bool gzip) const {
     }
   }
   // The status page's history is kept while the agent serves, not for --once.
-  const auto history_bytes =
-      history_kept_ ? std::optional<std::size_t>(history_bytes_.load()) : std::nullopt;
-  const auto own = OwnSeries(connect_slots_, history_bytes, listener_counts);
+  const std::size_t history_bytes = history_bytes_.load();
+  const auto own =
+      OwnSeries(connect_slots_, history_kept_ ? &history_bytes : nullptr, listener_counts);
   const std::vector<const std::vector<metrics::SerializedFamily>*> own_part{&own};
   Page page{200, "text/plain; version=0.0.4; charset=utf-8", "", ""};
 
