@@ -13,7 +13,14 @@ class FakeSession final : public pg::Session {
  public:
   explicit FakeSession(int server_version_num = 150000) : version_(server_version_num) {}
 
+  // A needle given again keeps its place and takes the new rows.
   void Respond(std::string needle, pg::Rows rows) {
+    for (auto& [known, canned] : responses_) {
+      if (known == needle) {
+        canned = std::move(rows);
+        return;
+      }
+    }
     responses_.emplace_back(std::move(needle), std::move(rows));
   }
   pg::Rows Query(std::string_view sql) override {

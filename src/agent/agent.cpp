@@ -72,7 +72,7 @@ namespace {
 // The agent's own series (build, connect slots, process), serialized at each scrape: they
 // follow the targets' (their names are the agent's alone, so no family is split).
 std::vector<metrics::SerializedFamily> OwnSeries(
-    const pg::ConnectSlots& slots, std::optional<std::size_t> history_bytes,
+    const pg::ConnectSlots& slots, const std::size_t* history_bytes,
     const std::vector<std::pair<std::string, logs::SyslogListener::Counts>>& listeners = {}) {
   metrics::FamilySet own;
   for (const auto& [listener, counts] : listeners) {
@@ -110,7 +110,7 @@ std::vector<metrics::SerializedFamily> OwnSeries(
   own.Counter("pgvigil_connect_queue_wait_seconds_total",
               "Time connection attempts spent waiting for a slot, in seconds.", {},
               connects.wait_seconds_total);
-  if (history_bytes) {
+  if (history_bytes != nullptr) {
     own.Gauge("pgvigil_history_bytes",
               "Memory held for the status page's last hour of every target, in bytes.", {},
               static_cast<double>(*history_bytes));
@@ -119,33 +119,15 @@ std::vector<metrics::SerializedFamily> OwnSeries(
   return metrics::SerializeEach(own.families());
 }
 
-std::vector<const std::vector<metrics::SerializedFamily>*> TargetParts(
-    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots) {
-  std::vector<const std::vector<metrics::SerializedFamily>*> parts;
-  for (const auto& snapshot : snapshots) {
-    for (const auto& part : snapshot->exposition) parts.push_back(part.get());
-  }
-  return parts;
-}
-
 }  // namespace
 
-std::string Exposition(const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
-                       const pg::ConnectSlots& slots) {
-  // Targets' series were serialized when their snapshots were published; only the agent's
-  // own few are serialized here.
-  const auto own = OwnSeries(slots, std::nullopt);
-  auto parts = TargetParts(snapshots);
-  parts.push_back(&own);
-  return metrics::Join(parts);
-}
-
-Agent::Agent(const config::Config& config) : started_(SteadyClock::now()) {
+Agent::Agent(const config::Config& config, SessionOpener open)
+    : started_(SteadyClock::now()), open_(std::move(open)) {
   auto state = std::make_shared<State>();
   state->health = config.health;
   for (const auto& target : config.targets) {
     state->workers.push_back(
-        std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_));
+        std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_, open_));
   }
   state_ = std::move(state);
 }
@@ -160,6 +142,7 @@ std::shared_ptr<const Agent::State> Agent::Current() const {
 void Agent::Start() {
   const auto state = Current();
   for (const auto& worker : state->workers) worker->Start();
+  history_kept_ = true;
   sampler_ = std::jthread([this](const std::stop_token& stop) {
     std::mutex mutex;
     std::condition_variable_any wake;
@@ -169,6 +152,18 @@ void Agent::Start() {
       wake.wait_for(lock, stop, History::kStep, [] { return false; });
     }
   });
+}
+
+bool Agent::CollectOnce() {
+  const auto state = Current();
+  {
+    std::vector<std::jthread> threads;
+    for (const auto& worker : state->workers) {
+      threads.emplace_back([&worker] { worker->CollectOnce(); });
+    }
+  }
+  return std::all_of(state->workers.begin(), state->workers.end(),
+                     [](const auto& worker) { return worker->Snapshot()->up; });
 }
 
 void Agent::Stop() {
@@ -287,7 +282,7 @@ void Agent::Reload(const config::Config& config) {
       retired.erase(same);
     } else {
       auto worker =
-          std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_);
+          std::make_shared<Worker>(target, config.health.window, connect_slots_, clusters_, open_);
       worker->Start();
       state->workers.push_back(std::move(worker));
       spdlog::info("target {}: started with the new config", target.name);
@@ -320,7 +315,10 @@ Page Agent::Metrics(bool gzip) const {
       listener_counts.emplace_back(listener->settings().address, listener->counts());
     }
   }
-  const auto own = OwnSeries(connect_slots_, history_bytes_.load(), listener_counts);
+  // The status page's history is kept while the agent serves, not for --once.
+  const std::size_t history_bytes = history_bytes_.load();
+  const auto own =
+      OwnSeries(connect_slots_, history_kept_ ? &history_bytes : nullptr, listener_counts);
   const std::vector<const std::vector<metrics::SerializedFamily>*> own_part{&own};
   Page page{200, "text/plain; version=0.0.4; charset=utf-8", "", ""};
 

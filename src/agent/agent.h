@@ -27,13 +27,17 @@ inline constexpr std::size_t kConnectsInFlight = 16;
 // Thread-safe: HTTP handler threads call the page methods while the main thread may Reload().
 class Agent {
  public:
-  explicit Agent(const config::Config& config);
+  // `open`: how workers open their sessions (pg::Connection::Open unless a test gives another).
+  explicit Agent(const config::Config& config, SessionOpener open = {});
   ~Agent();
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
   void Start();
   void Stop();
+  // --once: one pass of every target's collectors, in parallel, instead of Start(). True if every
+  // target was up after it.
+  bool CollectOnce();
   // Opens, keeps or closes the syslog listeners the config's targets name (docs/logs.md), and
   // routes each listener's messages to its targets. Throws config::ConfigError when a listener
   // cannot be opened or two targets disagree on one; the listeners that ran before stay as
@@ -43,8 +47,9 @@ class Agent {
   // keep their connections and counters); changed, added and removed targets are restarted.
   void Reload(const config::Config& config);
 
-  // The exposition, gzip-encoded when `gzip` (the client accepts it). Built at most once per
-  // change of the targets' series: scrapes between two publishes reuse it.
+  // The exposition, gzip-encoded when `gzip` (the client accepts it): every target's series, then
+  // the agent's own. Built at most once per change of the targets' series: scrapes between two
+  // publishes reuse it. /metrics and --once both print it.
   [[nodiscard]] Page Metrics(bool gzip) const;
   // `target` empty: every target; otherwise that one (404 if unknown).
   [[nodiscard]] Page Health(const std::optional<std::string>& target) const;
@@ -84,7 +89,9 @@ class Agent {
   mutable std::mutex mutex_;  // guards state_ (the pointer; a State never changes)
   std::shared_ptr<const State> state_;
   const std::chrono::steady_clock::time_point started_;
+  const SessionOpener open_;
   History history_;
+  std::atomic<bool> history_kept_{false};      // the sampler runs (not under --once)
   std::atomic<std::size_t> history_bytes_{0};  // as of the last sample
   mutable std::mutex listeners_mutex_;         // guards listeners_
   std::vector<std::unique_ptr<logs::SyslogListener>> listeners_;
@@ -95,11 +102,6 @@ class Agent {
 [[nodiscard]] std::string HealthReport(
     const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
     const config::HealthConfig& health, double uptime_seconds, int* http_status);
-
-// The whole exposition: every target's series plus the agent's own.
-[[nodiscard]] std::string Exposition(
-    const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
-    const pg::ConnectSlots& slots);
 
 // The status page's numbers for one target, from its /health evaluation.
 [[nodiscard]] History::Sample HistorySample(const nlohmann::ordered_json& target,

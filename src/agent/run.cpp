@@ -145,23 +145,10 @@ int Run(const config::Config& initial, const Overrides& overrides) {
 }
 
 int RunOnce(const config::Config& config) {
-  pg::ConnectSlots slots(kConnectsInFlight);
-  ClusterShares clusters;
-  std::vector<std::unique_ptr<Worker>> workers;
-  for (const auto& target : config.targets) {
-    workers.push_back(std::make_unique<Worker>(target, config.health.window, slots, clusters));
-  }
-  {
-    std::vector<std::jthread> threads;
-    for (auto& worker : workers) threads.emplace_back([&worker] { worker->CollectOnce(); });
-  }
-  std::vector<std::shared_ptr<const TargetSnapshot>> snapshots;
-  bool all_up = true;
-  for (const auto& worker : workers) {
-    snapshots.push_back(worker->Snapshot());
-    all_up = all_up && snapshots.back()->up;
-  }
-  std::cout << Exposition(snapshots, slots) << std::flush;
+  // The agent as it serves, without its threads: the exposition is /metrics' own.
+  Agent agent(config);
+  const bool all_up = agent.CollectOnce();
+  std::cout << agent.Metrics(/*gzip=*/false).body << std::flush;
   return all_up ? 0 : 1;
 }
 

@@ -44,9 +44,10 @@ double UnixNow() {
 }  // namespace
 
 Worker::Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots,
-               ClusterShares& clusters)
+               ClusterShares& clusters, SessionOpener open)
     : target_(std::move(target)),
       health_window_(health_window),
+      open_(std::move(open)),
       backoff_(kFirstBackoff),
       slots_(slots),
       clusters_(clusters),
@@ -128,6 +129,7 @@ void Worker::Run(const std::stop_token& stop) {
 
 void Worker::CollectOnce() {
   const std::stop_token never;
+  for (auto& entry : schedule_) entry.next_due = {};  // every collector, due or not
   Step(never, SteadyClock::now());
 }
 
@@ -164,7 +166,11 @@ void Worker::Step(const std::stop_token& stop, SteadyClock::time_point waited_fr
 void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
   const pg::ConnectOptions options = Options(/*monitoring_session=*/true, stop);
   try {
-    session_ = pg::Connection::Open(options);
+    if (open_) {
+      session_ = open_(options);
+    } else {
+      session_ = pg::Connection::Open(options);
+    }
     // PgBouncer's console has no catalogs: nothing to detect, no cluster to share.
     if (target_.kind == config::TargetKind::kPostgres) DetectCapabilities();
   } catch (const pg::Error& error) {

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -34,13 +35,16 @@ struct TargetSnapshot {
   bool connect_probe_enabled = true;
 };
 
+// Opens the monitoring session of a target: pg::Connection::Open unless a test gives another.
+using SessionOpener = std::function<std::unique_ptr<pg::Session>(const pg::ConnectOptions&)>;
+
 // Polls one target. Owns its monitoring connection and its collectors, and runs them on their
 // intervals on its own thread; other threads only call Snapshot(), LastProgress() and Stop().
 class Worker {
  public:
   // `slots` (the agent's cap on connects in flight) and `clusters` must outlive the worker.
   Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots,
-         ClusterShares& clusters);
+         ClusterShares& clusters, SessionOpener open = {});
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -48,7 +52,7 @@ class Worker {
   void Start();
   // Requests a stop, interrupts any database wait within 100 ms, and joins the thread.
   void Stop();
-  // One pass of every enabled collector on the calling thread (for --once).
+  // One pass of every enabled collector, due or not, on the calling thread (for --once).
   void CollectOnce();
 
   [[nodiscard]] std::shared_ptr<const TargetSnapshot> Snapshot() const;
@@ -109,7 +113,8 @@ class Worker {
   const config::Duration health_window_;
   metrics::Labels base_labels_;  // target="<name>" and the target's constant labels
   std::vector<Scheduled> schedule_;
-  std::unique_ptr<pg::Connection> session_;
+  SessionOpener open_;
+  std::unique_ptr<pg::Session> session_;
   collectors::Observations observations_;
   collectors::SteadyClock::time_point reconnect_at_{};
   config::Duration backoff_;

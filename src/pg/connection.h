@@ -55,7 +55,7 @@ class Connection final : public Session {
   [[nodiscard]] int ServerVersionNum() const override;
 
   // False once the connection broke or was closed after a deadline; it never recovers.
-  [[nodiscard]] bool Usable() const;
+  [[nodiscard]] bool Usable() const override;
   // How long Open() waited for a connect slot: the agent's own delay, not the server's.
   [[nodiscard]] std::chrono::steady_clock::duration queued() const { return queued_; }
 

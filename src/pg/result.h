@@ -69,6 +69,8 @@ class Session {
   virtual Rows Query(std::string_view sql) = 0;
   // server_version_num of the connected server, e.g. 150018.
   [[nodiscard]] virtual int ServerVersionNum() const = 0;
+  // False once the session broke; it never recovers.
+  [[nodiscard]] virtual bool Usable() const { return true; }
 };
 
 }  // namespace pgvigil::pg
