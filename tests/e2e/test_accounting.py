@@ -561,7 +561,8 @@ class NodePoolTest(unittest.TestCase):
         calls, work_ms = work_truth(before, after)
         self.assertEqual(calls, sent["work_statements"])  # the truth holds every work statement
         truth_ms = work_ms / calls
-        self.assertTrue(NODE_WORK_SECONDS * 1000 <= truth_ms <= NODE_WORK_SECONDS * 1100, truth_ms)
+        # pg_sleep sleeps at least that long; more on a busy machine (329 ms seen on 2 cores).
+        self.assertTrue(NODE_WORK_SECONDS * 1000 <= truth_ms <= NODE_WORK_SECONDS * 1500, truth_ms)
         mean = checks(target)["mean_query_time"].get("value_ms")
         ratio_truth = failing / requests
         errors = target["errors"]
