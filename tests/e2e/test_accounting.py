@@ -3,12 +3,16 @@ test script starts: the error ratio and the mean query time of the application's
 pool validating connections with SELECT 1 and wrapping work in transactions, whether or not the
 agent shares the application's role; right after start; without pg_stat_statements, and when
 it is created while the agent runs; without pg_monitor; across pg_stat_statements_reset(); and
-with thousands of statements under the agent's own role.
+with thousands of statements under the agent's own role. Then with a real node-postgres pool (the
+`pg` package): its truth read from pg_stat_statements itself; and a second agent instance whose
+statements pg_stat_statements cannot tell from the application's work.
 
 Each test generates its own truth (how many requests it sent, how many failed, how long the
 work took) and compares the agent's numbers with it within a stated tolerance."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -22,6 +26,21 @@ MAJOR = int(os.environ.get("PGVIGIL_TEST_MAJOR", "15"))
 TOLERANCE = 0.20
 APP = ("app", "app-pw")
 DB = "accounting"
+# node-postgres, installed from the npm registry by scripts/fetch-npm.sh.
+NODE_PG_VERSION = "8.13.1"
+# A statement of a known duration: node_pool.js's work, parameterised (the extended protocol).
+NODE_WORK, NODE_WORK_SECONDS = "SELECT pg_sleep($1)", 0.3
+# The mean query time within 2% of the truth pg_stat_statements holds (the agent reads the same
+# counters: what it leaves out is exactly housekeeping and its own); the error ratio within 1.5
+# percentage points of the failures the test generated.
+MEAN_TOLERANCE = 0.02
+RATIO_POINTS = 0.015
+# The default housekeeping_statements (docs/configuration.md), on pg_stat_statements' texts
+# (constants as $n, a leading comment kept before PostgreSQL 18).
+HOUSEKEEPING = re.compile(
+    r"^\s*(/\*.*?\*/\s*)?(SELECT\s+(\$\d+|\d+)\s*;?\s*$|(BEGIN|START\s+TRANSACTION|COMMIT|END|"
+    r"ROLLBACK|ABORT|SAVEPOINT|RELEASE|SET|RESET|SHOW|DISCARD|DEALLOCATE|UNLISTEN)\b|"
+    r"CLOSE\s+ALL\s*;?\s*$)", re.IGNORECASE | re.DOTALL)
 
 
 def log_source():
@@ -95,6 +114,60 @@ def within(measured, truth, tolerance=TOLERANCE):
 
 def checks(target):
     return {c["name"]: c for c in target["checks"]}
+
+
+def statements_snapshot():
+    """Every pg_stat_statements entry as {(role, database, queryid): (text, calls, ms)}, read as
+    the superuser: never as the application's role, whose entries are the truth being measured.
+    Read only outside the agent's window (before it starts, after its numbers were read): any
+    statement of any role but the agent's own is work to the agent."""
+    exec_ms = "total_time" if MAJOR < 13 else "total_exec_time"
+    out = harness.psql(
+        "SELECT coalesce(json_agg(json_build_array(r.rolname, d.datname, s.queryid::text, "
+        "s.query, s.calls, s.%s)), '[]') FROM pg_stat_statements s "
+        "JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid" % exec_ms)
+    entries = {}
+    for role, database, queryid, text, calls, ms in json.loads(out):
+        key = (role, database, queryid)  # 14+: a statement top-level and nested is two rows
+        _, before_calls, before_ms = entries.get(key, (text, 0, 0.0))
+        entries[key] = (text, before_calls + calls, before_ms + ms)
+    return entries
+
+
+def statements_delta(before, after, keep):
+    """(calls, ms) that the entries for which keep(role, database, text) holds gained."""
+    calls, ms = 0, 0.0
+    for key, (text, now_calls, now_ms) in after.items():
+        if not keep(key[0], key[1], text):
+            continue
+        _, then_calls, then_ms = before.get(key, (text, 0, 0.0))
+        calls += now_calls - then_calls
+        ms += now_ms - then_ms
+    return calls, ms
+
+
+def node_pool(node_modules, requests, failing, pool=4, first_id=100000):
+    """node_pool.js's booking requests through a node-postgres pg.Pool as the application's
+    role: a SELECT 1 check per checkout, NODE_WORK inside BEGIN ... COMMIT, `failing` requests
+    hitting a unique violation (half autocommit, half in BEGIN ... ROLLBACK). Returns the truth
+    it generated (requests, failed, work_statements)."""
+    plan = {"host": harness.HOST, "port": int(harness.PORT), "user": APP[0],
+            "password": APP[1], "database": DB, "pool": pool, "requests": requests,
+            "failing": failing, "validate": True, "work": NODE_WORK,
+            "work_params": [NODE_WORK_SECONDS], "fail_autocommit_every": 2,
+            "first_id": first_id}
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_pool.js")
+    done = subprocess.run(["node", script, json.dumps(plan)], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, NODE_PATH=node_modules))
+    if done.returncode != 0:
+        raise AssertionError("node_pool.js failed: %s" % done.stderr)
+    return json.loads(done.stdout)
+
+
+def work_truth(before, after):
+    """The application's work statements and their time: its role's NODE_WORK entry."""
+    return statements_delta(before, after, lambda role, database, text:
+                            role == APP[0] and database == DB and text.strip() == NODE_WORK)
 
 
 class AccountingTest(unittest.TestCase):
@@ -399,6 +472,166 @@ class AccountingTest(unittest.TestCase):
         top = harness.wait_for(slow_with_text, 20, what="the slow statement, twice, with its text")
         self.assertEqual(top[0]["query"], "SELECT pg_sleep($1)")
 
+
+def statements_polled_after(agent, moment):
+    """Waits for a statements poll that began after `moment` (time.time()): a run that ended a
+    statements interval (1 s) later; its runs take milliseconds."""
+    harness.wait_for(lambda: (harness.sample(agent.metrics(),
+                                             "pgvigil_collector_last_success_timestamp_seconds",
+                                             collector="statements") or 0) >= moment + 1.0,
+                     10, what="a statements poll after the workload")
+
+
+class NodePoolTest(unittest.TestCase):
+    """The application on node-postgres: each number against a truth the test computes itself,
+    the mean query time from pg_stat_statements' own counters of the application's statements
+    (read as the superuser outside the agent's window), the error ratio from the failures the
+    test sent."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.PORT:
+            return
+        installed = subprocess.run([os.path.join(harness.SOURCE_DIR, "scripts", "fetch-npm.sh"),
+                                    "--install", "pg", NODE_PG_VERSION], check=True,
+                                   capture_output=True, text=True).stdout.strip()
+        cls.node_modules = os.path.join(installed, "node_modules")
+        setup_cluster()
+        harness.psql("INSERT INTO bookings VALUES (1)", user=APP[0], password=APP[1], dbname=DB)
+        harness.psql("DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                     "'pgvigil_b') THEN CREATE ROLE pgvigil_b LOGIN PASSWORD 'pgvigil-b-pw' IN "
+                     "ROLE pg_monitor; END IF; END$$")
+        cls.next_id = 200000
+
+    def setUp(self):
+        harness.require_environment(self)
+        self.agents = []
+
+    def tearDown(self):
+        for agent in self.agents:
+            agent.close()
+
+    def agent(self, config_text):
+        agent = harness.Agent(config_text)
+        self.agents.append(agent)
+        return agent
+
+    def requests(self, requests, failing, pool):
+        NodePoolTest.next_id += requests
+        return node_pool(self.node_modules, requests, failing, pool, NodePoolTest.next_id)
+
+    def node_case(self, user, password, with_log, label):
+        requests, failing = 150, 12
+        before = statements_snapshot()
+        if with_log:
+            agent = self.agent(agent_config(user, password))
+            agent.wait_for_error_window()
+        else:
+            agent = self.agent(no_log_config(user, password))
+            harness.wait_for(lambda: agent.health().json()["targets"][0]["errors"]
+                             ["application_transactions"] is not None, 10,
+                             what="a first statements interval with pg_stat_database")
+        sent = self.requests(requests, failing, pool=8)
+        self.assertEqual((sent["requests"], sent["failed"]), (requests, failing))
+        statements_polled_after(agent, time.time())
+        seen = []
+
+        def settled():
+            # Every failure counted: in the log's window, or as rollbacks of the application's
+            # transactions (twice the same: pg_stat_database may show them a flush late).
+            errors = agent.health().json()["targets"][0]["errors"]
+            if with_log:
+                counted = (errors["application_errors"], errors["work_statements"])
+                done = counted[0] is not None and counted[0] >= failing and \
+                    counted[1] >= sent["work_statements"]
+            else:
+                counted = (errors["application_rollbacks"], errors["application_transactions"])
+                done = counted[0] is not None and counted[0] >= failing and \
+                    counted[1] >= requests * 0.99 and bool(seen) and seen[-1] == counted
+            seen.append(counted)
+            return done
+        harness.wait_for(settled, 20, interval=1.2 if not with_log else 0.2,
+                         what="%d failures counted (last: %s)" % (failing, seen[-1:]))
+        target = agent.health().json()["targets"][0]
+        for each in self.agents:
+            each.close()
+        self.agents = []
+        after = statements_snapshot()  # after the agent's numbers were read
+
+        calls, work_ms = work_truth(before, after)
+        self.assertEqual(calls, sent["work_statements"])  # the truth holds every work statement
+        truth_ms = work_ms / calls
+        # pg_sleep sleeps at least that long; more on a busy machine (329 ms seen on 2 cores).
+        self.assertTrue(NODE_WORK_SECONDS * 1000 <= truth_ms <= NODE_WORK_SECONDS * 1500, truth_ms)
+        mean = checks(target)["mean_query_time"].get("value_ms")
+        ratio_truth = failing / requests
+        errors = target["errors"]
+        print("\nPostgreSQL %d, node-postgres %s, %s, %s: mean_query_time %s ms (truth %.2f ms "
+              "over %d work statements from pg_stat_statements); error_ratio %s from %s "
+              "(truth %.4f: %d of %d requests failed)" % (
+                  MAJOR, NODE_PG_VERSION, label, "log" if with_log else "no log source", mean,
+                  truth_ms, calls, errors["error_ratio"], errors["error_ratio_source"],
+                  ratio_truth, failing, requests), file=sys.stderr)
+        self.assertTrue(within(mean, truth_ms, MEAN_TOLERANCE), (mean, truth_ms))
+        self.assertEqual(errors["error_ratio_source"], "log" if with_log else "rollbacks")
+        self.assertLessEqual(abs(errors["error_ratio"] - ratio_truth), RATIO_POINTS,
+                             (errors, ratio_truth))
+
+    def test_shared_role_with_log(self):
+        self.node_case(*APP, True, "shared role")
+
+    def test_shared_role_without_log(self):
+        self.node_case(*APP, False, "shared role")
+
+    def test_dedicated_role_with_log(self):
+        self.node_case("monitor", harness.MONITOR_PASSWORD, True, "dedicated role")
+
+    def test_dedicated_role_without_log(self):
+        self.node_case("monitor", harness.MONITOR_PASSWORD, False, "dedicated role")
+
+    def second_agent_case(self, role, password):
+        # Agent A measures as the monitoring role; agent B, another pgvigil process pointed at
+        # the same server as `role`, runs its own statements meanwhile. To pg_stat_statements
+        # they are statements of `role` like any other: A counts those that are not
+        # housekeeping as work (docs/metrics.md, mean_query_time).
+        before = statements_snapshot()
+        a = self.agent(no_log_config("monitor", harness.MONITOR_PASSWORD))
+        harness.wait_for(lambda: a.health().json()["targets"][0]["errors"]
+                         ["application_transactions"] is not None, 10,
+                         what="a first statements interval")
+        b = self.agent(no_log_config(role, password))  # after A's baseline, stopped before its end
+        sent = self.requests(40, 0, pool=4)
+        b.close()
+        statements_polled_after(a, time.time())
+        mean = checks(a.health().json()["targets"][0])["mean_query_time"].get("value_ms")
+        for each in self.agents:
+            each.close()
+        self.agents = []
+        after = statements_snapshot()
+
+        calls, work_ms = work_truth(before, after)
+        self.assertEqual(calls, sent["work_statements"])
+        truth_ms = work_ms / calls
+        # What pg_stat_statements shows of the application's role and of B's: every entry that
+        # is not housekeeping, B's statements included.
+        seen_calls, seen_ms = statements_delta(
+            before, after, lambda r, database, text: r in (APP[0], role) and
+            not HOUSEKEEPING.match(text))
+        expected = seen_ms / seen_calls
+        print("\nPostgreSQL %d, a second agent as role %s: mean_query_time %s ms; truth %.2f ms "
+              "over %d work statements; pg_stat_statements, B's statements included, %.2f ms "
+              "over %d calls (%d of them B's: %.1f%% below the truth)" % (
+                  MAJOR, role, mean, truth_ms, calls, expected, seen_calls, seen_calls - calls,
+                  100 * (1 - expected / truth_ms)), file=sys.stderr)
+        self.assertGreater(seen_calls, calls)
+        self.assertTrue(within(mean, expected, MEAN_TOLERANCE), (mean, expected))
+        self.assertLess(mean, truth_ms * (1 - MEAN_TOLERANCE), (mean, truth_ms))
+
+    def test_second_agent_under_the_applications_role(self):
+        self.second_agent_case(*APP)
+
+    def test_second_agent_under_its_own_role(self):
+        self.second_agent_case("pgvigil_b", "pgvigil-b-pw")
 
 if __name__ == "__main__":
     unittest.main()
