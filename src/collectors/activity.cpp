@@ -20,9 +20,9 @@ struct PerDatabase {
 constexpr std::array<const char*, 3> kSteadyStates = {"active", "idle", "idle in transaction"};
 constexpr std::size_t kTopApplications = 10;
 
-template <typename Sessions>
+template <typename Sessions, typename Exported>
 void ExportApplications(const std::map<std::string, Sessions>& applications,
-                        const std::map<std::string, int>& exported, metrics::FamilySet& out) {
+                        const Exported& exported, metrics::FamilySet& out) {
   std::map<std::string, std::map<std::string, double>> series;  // name -> state -> sessions
   for (const auto& name : exported) {
     for (const char* steady : kSteadyStates) series[name.first][steady] = 0;
@@ -118,37 +118,21 @@ std::string ActivitySql(int server_version_num, config::Duration slow_threshold)
 
 ActivityCollector::ActivityCollector(const config::Target& target)
     : slow_query_threshold_(target.settings.slow_query_threshold),
-      applications_top_n_(target.settings.applications_top_n) {}
+      applications_top_n_(target.settings.applications_top_n),
+      exported_(static_cast<std::size_t>(applications_top_n_)) {}
 
-const std::map<std::string, int>& ActivityCollector::UpdateExported(
+const ActivityCollector::Exported& ActivityCollector::UpdateExported(
     const std::map<std::string, Sessions>& apps) {
   std::vector<std::pair<double, std::string>> ranked;
   for (const auto& [name, sessions] : apps) ranked.emplace_back(sessions.total, name);
-  const auto top =
-      std::min<std::size_t>(ranked.size(), static_cast<std::size_t>(applications_top_n_));
   // Most sessions first; ties by name, so the choice is stable.
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(top), ranked.end(),
-                    [](const auto& a, const auto& b) {
-                      return a.first != b.first ? a.first > b.first : a.second < b.second;
-                    });
-  std::set<std::string> in_top;
-  for (std::size_t i = 0; i < top; ++i) in_top.insert(ranked[i].second);
-  for (auto it = exported_.begin(); it != exported_.end();) {
-    if (in_top.contains(it->first)) {
-      it->second = 0;
-      ++it;
-    } else if (++it->second > kHysteresisPolls) {
-      it = exported_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const auto& name : in_top) exported_.try_emplace(name, 0);
-  while (exported_.size() > 2 * static_cast<std::size_t>(applications_top_n_)) {
-    exported_.erase(
-        std::max_element(exported_.begin(), exported_.end(),
-                         [](const auto& a, const auto& b) { return a.second < b.second; }));
-  }
+  const std::set<std::string> in_top =
+      TopKeys(std::move(ranked), static_cast<std::size_t>(applications_top_n_),
+              [](const auto& a, const auto& b) {
+                return a.first != b.first ? a.first > b.first : a.second < b.second;
+              });
+  exported_.Update(
+      in_top, [](const std::string&) { return Nothing{}; }, [](const std::string&, Nothing) {});
   return exported_;
 }
 
@@ -247,7 +231,7 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
               "Age of the oldest open transaction by database and state, in seconds.",
               {{"datname", key.first}, {"state", key.second}}, seconds);
   }
-  ExportApplications(applications, UpdateExported(applications), out);
+  ExportApplications(applications, UpdateExported(applications).members(), out);
   connections.by_application = TopApplications(applications);
   context.observations.connections = connections;
 }

@@ -195,8 +195,8 @@ TEST_F(ActivityTest, ApplicationsBeyondTheTopAreOtherAndNamesStayAWhile) {
   EXPECT_EQ(SampleValue(families, "pg_stat_activity_application_sessions",
                         {{"application_name", "other"}, {"state", "active"}}),
             0);
-  // cron overtakes search: search keeps its own series (no churn) for kHysteresisPolls polls.
-  for (int i = 0; i < ActivityCollector::kHysteresisPolls; ++i) {
+  // cron overtakes search: search keeps its own series (no churn) for kTopNHysteresisPolls polls.
+  for (int i = 0; i < kTopNHysteresisPolls; ++i) {
     families = poll({{"checkout", 9}, {"search", 1}, {"cron", 4}, {"admin", 1}});
     EXPECT_EQ(idle(families, "search"), 1) << i;
     EXPECT_EQ(idle(families, "cron"), 4) << i;

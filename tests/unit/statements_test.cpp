@@ -209,7 +209,7 @@ TEST_F(StatementsTest, HysteresisKeepsSeriesAndCountersMonotonic) {
   double other_before = 0;
   double total_before = 0;
   // Statement 3 becomes the busiest, 2 goes quiet: 2 stays exported for a while, then folds.
-  for (int poll = 1; poll <= StatementsCollector::kHysteresisPolls + 2; ++poll) {
+  for (int poll = 1; poll <= kTopNHysteresisPolls + 2; ++poll) {
     const auto families = Poll({{"20", "1", 10.0 + poll, 5000.0 + 100 * poll},
                                 {"20", "2", 10, 3000},
                                 {"20", "3", 10.0 + 10 * poll, 10.0 + 1000 * poll}});
@@ -221,7 +221,7 @@ TEST_F(StatementsTest, HysteresisKeepsSeriesAndCountersMonotonic) {
     other_before = other;
     total_before = total;
     EXPECT_EQ(Calls(families, "3"), 10 * poll) << "joins at 0, then counts its deltas";
-    if (poll <= StatementsCollector::kHysteresisPolls) {
+    if (poll <= kTopNHysteresisPolls) {
       EXPECT_EQ(Calls(families, "2"), 10) << "still exported at poll " << poll;
     } else {
       EXPECT_EQ(Calls(families, "2"), -1) << "folded into other at poll " << poll;
@@ -287,7 +287,7 @@ TEST_F(StatementsTest, TextIsFetchedOnceAndOnlyWhenNeeded) {
 TEST_F(StatementsTest, ATextNotYetAskedForIsNeverCachedEmpty) {
   // More busy statements of the agent's own role than one text query reads, and a slow one
   // among the least called: its text is read when it is listed as slow.
-  const int busy = static_cast<int>(StatementsCollector::kTextsPerPoll) + 50;
+  const int busy = static_cast<int>(StatementTexts::kPerPoll) + 50;
   std::vector<Entry> before;
   std::vector<Entry> after;
   texts_.clear();
