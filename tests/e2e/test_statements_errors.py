@@ -228,6 +228,22 @@ class ErrorRateTest(unittest.TestCase):
         target, _ = self._run("jsonlog", 90, 10, through_server=True)
         self.check(target, "critical", 0.1)
 
+    def test_errors_read_through_the_server_from_csvlog(self):
+        target, _ = self._run("csvlog", 90, 10, through_server=True)
+        self.check(target, "critical", 0.1)
+
+    def test_errors_read_through_the_server_from_stderr(self):
+        # The stderr log with the server's default log_line_prefix ('%m [%p] ', found among the
+        # presets an empty line_prefix tries) carries the SQLSTATE in the verbose form.
+        harness.psql("ALTER SYSTEM SET log_error_verbosity = 'verbose'")
+        harness.psql("SELECT pg_reload_conf()")
+        try:
+            target, _ = self._run("stderr", 90, 10, through_server=True)
+            self.check(target, "critical", 0.1)
+        finally:
+            harness.psql("ALTER SYSTEM RESET log_error_verbosity")
+            harness.psql("SELECT pg_reload_conf()")
+
     def test_two_percent_is_a_warning(self):
         target, _ = self._run("jsonlog", 98, 2)
         self.check(target, "warn", 0.02)

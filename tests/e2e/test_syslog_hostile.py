@@ -73,5 +73,44 @@ class SyslogHostileTest(unittest.TestCase):
             s.close()
 
 
+class SharedListenerTest(unittest.TestCase):
+    """Several targets on one listen address: each takes the messages whose HOSTNAME or APP-NAME
+    is its `match`; a message matching none is counted unmatched, never another target's."""
+
+    def test_match_routes_each_message_to_its_target(self):
+        harness.require_environment(self)
+        port = harness.free_port()
+        listen = "log_source: {syslog: {listen: '127.0.0.1:%d', match: %s}, line_prefix: debian}"
+        agent = harness.Agent(harness.config(
+            [("a", harness.dsn(), "collectors: {log: true}", listen % (port, "db-a")),
+             ("b", harness.dsn(), "collectors: {log: true}", listen % (port, "db-b"))]))
+        try:
+            harness.wait_for(lambda: harness.sample(
+                agent.metrics(), "pgvigil_log_receiver_connections") is not None, 10,
+                what="the shared listener")
+            line = ("<131>1 2026-12-07T02:00:00.000Z %s postgres 7 - - [%d-1] 2026-12-07 "
+                    "02:00:00.000 UTC [7] u@d ERROR:  boom\n")
+            sent = {"db-a": 3, "db-b": 5, "db-c": 2}
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                sequence = 0
+                for host, count in sent.items():
+                    for _ in range(count):
+                        sequence += 1
+                        s.sendall((line % (host, sequence)).encode())
+
+            def routed():
+                samples = agent.metrics()
+                counts = {target: harness.sample(samples, "pg_log_messages_total", target=target,
+                                                 severity="ERROR", sqlstate_class="")
+                          for target in ("a", "b")}
+                unmatched = harness.sample(samples, "pgvigil_log_receiver_messages_total",
+                                           outcome="unmatched")
+                return (counts, unmatched) if counts == {"a": 3, "b": 5} and unmatched == 2 \
+                    else None
+            harness.wait_for(routed, 15, what="each target's errors and the unmatched ones")
+        finally:
+            agent.close()
+
+
 if __name__ == "__main__":
     unittest.main()
