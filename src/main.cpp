@@ -8,6 +8,8 @@
 #include "agent/run.h"
 #include "build_info.h"
 #include "config/config.h"
+#include "config/listen_address.h"
+#include "config/redacted_yaml.h"
 #include "config/web_config.h"
 #include "http/tls.h"
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "build_info.h"
+#include "config/listen_address.h"
 #include "health/health.h"
 #include "http/basic_auth.h"
 #include "logs/drain.h"

@@ -11,6 +11,8 @@
 
 #include "agent/agent.h"
 #include "agent/logging.h"
+#include "config/sharding.h"
+#include "config/targets_files.h"
 #include "config/web_config.h"
 #include "http/server.h"
 

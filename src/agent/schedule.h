@@ -7,6 +7,7 @@
 #include "collectors/collector.h"
 #include "config/config.h"
 #include "config/duration.h"
+#include "config/sharding.h"
 
 namespace pgvigil::agent {
 

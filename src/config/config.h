@@ -178,19 +178,6 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
-// The files `targets_files` matches now, each with its modification time and size: when this
-// changes, the running agent reloads. Sorted; "" if there are none.
-[[nodiscard]] std::string TargetFilesState(const Config& config);
-
-// FNV-1a, 64 bits: the same on every build and platform, unlike std::hash (a target keeps its
-// schedule phase and its shard across versions and machines).
-[[nodiscard]] std::uint64_t StableHash(std::string_view text);
-
-// Sharding over several agents: the targets that agent `index` of `count` watches. Rendezvous
-// hashing of the target's name (a stable hash), so every target goes to exactly one shard and
-// going from n to n+1 shards moves only about 1/(n+1) of them.
-[[nodiscard]] bool InShard(const std::string& target, unsigned index, unsigned count);
-
 // The built-in defaults, with every collector of the collector table on or off as it ships.
 [[nodiscard]] TargetSettings DefaultSettings();
 
@@ -204,21 +191,11 @@ struct Config {
 // falls back to PGHOST, PGPORT, PGUSER, ~/.pgpass and the rest, exactly as psql does.
 [[nodiscard]] Config ZeroConfig();
 
-// A listen address: HOST:PORT, :PORT (every address) or [IPv6]:PORT. Throws ConfigError.
-struct ListenAddress {
-  std::string host;
-  int port = 0;
-};
-[[nodiscard]] ListenAddress ParseListenAddress(const std::string& address);
-
 // The log format a --log.format or log.format value names: "logfmt" (the Prometheus exporters'
 // name; "text" is accepted as an alias) or "json".
 [[nodiscard]] std::string LogFormat(const std::string& name);
 
 // Longer durations are refused: they would overflow the clocks they are added to.
 inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
-
-// The effective config as YAML, with passwords in DSNs redacted and password files not read out.
-[[nodiscard]] std::string ToRedactedYaml(const Config& config);
 
 }  // namespace pgvigil::config

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "config/config.h"
+#include "config/listen_address.h"
 #include "http/assets.h"
 #include "http/basic_auth.h"
 #include "http/connection.h"
