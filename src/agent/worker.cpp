@@ -231,6 +231,8 @@ void Worker::JoinCluster(const pg::Rows& identity) {
                       std::to_string(settings.statements_top_n) + '|' +
                       (observations_.capabilities.pg_stat_statements ? "1" : "0");
     for (const auto& statement : settings.housekeeping_statements) key += '|' + statement;
+    key += "|monitoring";
+    for (const auto& role : settings.monitoring_roles) key += '|' + role;
     auto shared = clusters_.Collector(key, [&] { return entry.info->make(target_); });
     if (shared != entry.shared) {
       entry.shared = std::move(shared);

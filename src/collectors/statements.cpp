@@ -17,7 +17,9 @@ StatementsCollector::StatementsCollector(const config::Target& target)
     : top_n_(target.settings.statements_top_n),
       slow_threshold_ms_(static_cast<double>(target.settings.slow_query_threshold.count())),
       exported_(static_cast<std::size_t>(top_n_)),
-      texts_(target.settings.housekeeping_statements) {}
+      texts_(target.settings.housekeeping_statements),
+      monitoring_roles_(target.settings.monitoring_roles.begin(),
+                        target.settings.monitoring_roles.end()) {}
 
 void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
   pg::Session& session = *context.session;
@@ -170,6 +172,12 @@ std::pair<double, double> StatementsCollector::SplitByKind(
     const StatementCounters& own = statement.own_delta;
     step.agent_calls += own.calls;
     step.agent_ms += own.exec_ms;
+    if (monitoring_roles_.contains(RoleName(key.userid))) {
+      // Another monitoring tool's statements count with the agent's own: never the work.
+      step.agent_calls += d.calls - own.calls;
+      step.agent_ms += d.exec_ms - own.exec_ms;
+      continue;
+    }
     const StatementText* text = texts_.Find(key);
     const bool housekeeping = text && text->housekeeping;
     (housekeeping ? step.housekeeping_calls : step.work_calls) += d.calls - own.calls;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -87,6 +88,7 @@ class StatementsCollector final : public Collector {
   TopNWithHysteresis<StatementKey, Exported> exported_;
   std::map<std::pair<std::string, std::string>, StatementCounters> other_;
   StatementTexts texts_;
+  std::set<std::string, std::less<>> monitoring_roles_;
   OwnLoadAttribution attribution_;
   std::optional<std::string> stats_reset_;
   std::optional<double> dealloc_;

@@ -103,6 +103,9 @@ struct TargetSettings {
   // Statements a pool sends around the application's work (validation, transaction control,
   // session reset), compared by pg::Fingerprint; a trailing " *" matches any continuation.
   std::vector<std::string> housekeeping_statements = DefaultHousekeepingStatements();
+  // Roles of other monitoring tools (another pgvigil instance, an exporter): their statements
+  // are never the application's work (docs/configuration.md).
+  std::vector<std::string> monitoring_roles;
   std::map<std::string, bool> collectors;  // every name of the collector table, resolved
   LogSource log_source;
 

@@ -32,6 +32,9 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
   out << YAML::Key << "housekeeping_statements" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const auto& statement : settings.housekeeping_statements) out << statement;
   out << YAML::EndSeq;
+  out << YAML::Key << "monitoring_roles" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const auto& role : settings.monitoring_roles) out << role;
+  out << YAML::EndSeq;
   out << YAML::Key << "collectors" << YAML::Value << YAML::Flow << YAML::BeginMap;
   for (const auto& [name, enabled] : settings.collectors) {
     out << YAML::Key << name << YAML::Value << enabled;

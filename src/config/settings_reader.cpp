@@ -110,10 +110,10 @@ void ReadLogSource(const YamlReader& reader, const YAML::Node& node, const std::
 
 const std::vector<std::string>& SettingKeys() {
   static const std::vector<std::string> keys = {
-      "probe_interval",       "connect_probe_interval", "activity_interval",  "database_interval",
-      "statements_interval",  "settings_interval",      "connect_timeout",    "query_timeout",
-      "slow_query_threshold", "statements_top_n",       "applications_top_n", "collectors",
-      "log_source",           "housekeeping_statements"};
+      "probe_interval",       "connect_probe_interval",  "activity_interval",  "database_interval",
+      "statements_interval",  "settings_interval",       "connect_timeout",    "query_timeout",
+      "slow_query_threshold", "statements_top_n",        "applications_top_n", "collectors",
+      "log_source",           "housekeeping_statements", "monitoring_roles"};
   return keys;
 }
 
@@ -149,6 +149,15 @@ void ReadSetting(const YamlReader& reader, const YAML::Node& node, const std::st
       std::string statement = reader.String(node[i], item_path);
       if (statement.empty()) reader.Fail(node[i], item_path, "expected a statement, got nothing");
       settings.housekeeping_statements.push_back(std::move(statement));
+    }
+  } else if (key == "monitoring_roles") {
+    if (!node.IsSequence()) reader.Fail(node, path, "expected a list of role names");
+    settings.monitoring_roles.clear();
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      const std::string item_path = path + "[" + std::to_string(i) + "]";
+      std::string role = reader.String(node[i], item_path);
+      if (role.empty()) reader.Fail(node[i], item_path, "expected a role name, got nothing");
+      settings.monitoring_roles.push_back(std::move(role));
     }
   } else if (key == "collectors") {
     std::vector<std::string> names;

@@ -41,14 +41,7 @@ void Take(std::string_view frame, const MessageSink& sink, DrainResult& result) 
     ++result.rejected;
     return;
   }
-  std::string sender;
-  sender.reserve(message->hostname.size() + message->app_name.size() + message->procid.size() + 2);
-  sender.append(message->hostname)
-      .append("/")
-      .append(message->app_name)
-      .append("/")
-      .append(message->procid);
-  if (sink({std::move(sender), std::string(message->text), message->epoch_ms})) {
+  if (sink(ToInboxMessage(*message))) {
     ++result.accepted;
   } else {
     ++result.dropped;

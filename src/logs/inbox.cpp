@@ -37,6 +37,17 @@ bool Kept(const LogRecord& record) {
 
 }  // namespace
 
+InboxMessage ToInboxMessage(const SyslogMessage& message) {
+  std::string sender;
+  sender.reserve(message.hostname.size() + message.app_name.size() + message.procid.size() + 2);
+  sender.append(message.hostname)
+      .append("/")
+      .append(message.app_name)
+      .append("/")
+      .append(message.procid);
+  return {std::move(sender), std::string(message.text), message.epoch_ms};
+}
+
 LogInbox::LogInbox()
     : prefix_(std::make_shared<const LinePrefix>("")),
       // A chunk that starts a line of its own parses with the prefix; one that does not

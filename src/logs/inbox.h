@@ -12,6 +12,7 @@
 #include "logs/chunks.h"
 #include "logs/line_prefix.h"
 #include "logs/record.h"
+#include "logs/syslog_message.h"
 
 namespace pgvigil::logs {
 
@@ -21,6 +22,9 @@ struct InboxMessage {
   std::string text;    // the syslog MSG: PostgreSQL's line, with its [n-m] marker if any
   std::optional<std::int64_t> epoch_ms;  // the syslog header's time, when it has one
 };
+
+// A parsed syslog message as an inbox takes it: its sender is HOSTNAME/APP-NAME/PROCID.
+[[nodiscard]] InboxMessage ToInboxMessage(const SyslogMessage& message);
 
 // Where receivers leave one target's messages and its log collector takes what they held. The
 // messages are rejoined ([n-m] chunks) and parsed (the target's line prefix) as they arrive, on

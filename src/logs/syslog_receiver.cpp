@@ -203,14 +203,7 @@ void SyslogListener::Deliver(std::string_view frame) {
     ++unmatched_;
     return;
   }
-  std::string sender;
-  sender.reserve(message->hostname.size() + message->app_name.size() + message->procid.size() + 2);
-  sender.append(message->hostname)
-      .append("/")
-      .append(message->app_name)
-      .append("/")
-      .append(message->procid);
-  if (chosen->inbox->Push({std::move(sender), std::string(message->text), message->epoch_ms})) {
+  if (chosen->inbox->Push(ToInboxMessage(*message))) {
     ++routed_;
   }
 }

@@ -67,11 +67,13 @@ def agent_config(user, password, dbname=DB, extra_defaults=None):
                           defaults=defaults)
 
 
-def no_log_config(user, password, dbname=DB):
+def no_log_config(user, password, dbname=DB, monitoring_roles=None):
     """The agent without a log source (a managed service whose logs are not exported): the
     error ratio falls back to the application's transaction rollbacks."""
     defaults = {"statements_interval": "1s", "database_interval": "1s",
                 "slow_query_threshold": "200ms", "connect_probe_interval": "1s"}
+    if monitoring_roles:
+        defaults["monitoring_roles"] = "[%s]" % ", ".join(monitoring_roles)
     return harness.config([("primary", harness.dsn(user=user, password=password,
                                                    dbname=dbname))], defaults=defaults)
 
@@ -482,6 +484,10 @@ def statements_polled_after(agent, moment):
                      10, what="a statements poll after the workload")
 
 
+# The node-postgres client behaves the same against every server; the oldest, Debian's and the
+# newest major prove what pg_stat_statements does with its statements (and keep the per-major
+# runs within the suite's time).
+@unittest.skipUnless(MAJOR in (12, 15, 18), "node-postgres runs against 12, 15 and 18")
 class NodePoolTest(unittest.TestCase):
     """The application on node-postgres: each number against a truth the test computes itself,
     the mean query time from pg_stat_statements' own counters of the application's statements
@@ -632,6 +638,32 @@ class NodePoolTest(unittest.TestCase):
 
     def test_second_agent_under_its_own_role(self):
         self.second_agent_case("pgvigil_b", "pgvigil-b-pw")
+
+    def test_second_agent_named_in_monitoring_roles_is_left_out(self):
+        # A lists B's role in monitoring_roles: B's statements count with A's own, and A's mean
+        # is the application's again.
+        before = statements_snapshot()
+        a = self.agent(no_log_config("monitor", harness.MONITOR_PASSWORD,
+                                     monitoring_roles=["pgvigil_b"]))
+        harness.wait_for(lambda: a.health().json()["targets"][0]["errors"]
+                         ["application_transactions"] is not None, 10,
+                         what="a first statements interval")
+        b = self.agent(no_log_config("pgvigil_b", "pgvigil-b-pw"))
+        sent = self.requests(40, 0, pool=4)
+        b.close()
+        statements_polled_after(a, time.time())
+        mean = checks(a.health().json()["targets"][0])["mean_query_time"].get("value_ms")
+        for each in self.agents:
+            each.close()
+        self.agents = []
+        after = statements_snapshot()
+        calls, work_ms = work_truth(before, after)
+        self.assertEqual(calls, sent["work_statements"])
+        truth_ms = work_ms / calls
+        print("\nPostgreSQL %d, a second agent as role pgvigil_b named in monitoring_roles: "
+              "mean_query_time %s ms; truth %.2f ms over %d work statements" % (
+                  MAJOR, mean, truth_ms, calls), file=sys.stderr)
+        self.assertTrue(within(mean, truth_ms, MEAN_TOLERANCE), (mean, truth_ms))
 
 if __name__ == "__main__":
     unittest.main()

@@ -31,6 +31,20 @@ PRESETS = {
 ALL_MAJORS = os.environ.get("PGVIGIL_TEST_MAJOR", "15") == "15"
 
 
+def stop_daemon(process, directory):
+    """Stops a syslog daemon the test started, and removes its /dev/log (a daemon may leave its
+    socket behind) and its directory."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if os.path.exists("/dev/log"):
+        os.unlink("/dev/log")
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 class Rsyslog:
     """Debian's rsyslogd with a private config: /dev/log in, the agent's listener out."""
 
@@ -64,15 +78,7 @@ if $programname == 'postgres' then {
         os.chmod("/dev/log", 0o666)
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if os.path.exists("/dev/log"):
-            os.unlink("/dev/log")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_daemon(self.process, self.dir)
 
 
 class Relay:

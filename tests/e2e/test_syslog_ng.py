@@ -8,7 +8,6 @@ runs with PostgreSQL 15 only."""
 
 import glob
 import os
-import shutil
 import stat
 import subprocess
 import tempfile
@@ -73,16 +72,7 @@ class SyslogNg:
             return f.read()
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        # syslog-ng leaves its unix-dgram socket behind.
-        if os.path.exists("/dev/log"):
-            os.unlink("/dev/log")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        test_syslog.stop_daemon(self.process, self.dir)
 
 
 @unittest.skipUnless(test_syslog.ALL_MAJORS, "the forwarder is the same on every major")

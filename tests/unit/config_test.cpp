@@ -319,6 +319,21 @@ TEST_F(ConfigFileTest, TypeConfusedYamlIsAConfigErrorNeverAnAbort) {
               HasSubstr("defaults.housekeeping_statements[0]: expected a string"));
 }
 
+TEST_F(ConfigFileTest, MonitoringRolesAreAListOfRoleNames) {
+  const auto config = config::LoadString(
+      "defaults:\n  monitoring_roles: [pgvigil_b, exporter]\ntargets:\n  - name: a\n"
+      "    dsn: \"host=x\"\n  - name: b\n    dsn: \"host=y\"\n    monitoring_roles: []\n",
+      "roles.yaml");
+  EXPECT_EQ(config.targets[0].settings.monitoring_roles,
+            (std::vector<std::string>{"pgvigil_b", "exporter"}));
+  EXPECT_TRUE(config.targets[1].settings.monitoring_roles.empty());
+  EXPECT_THAT(config::ToRedactedYaml(config), HasSubstr("monitoring_roles: [pgvigil_b, exporter]"));
+  EXPECT_THAT(ErrorOf("defaults:\n  monitoring_roles: pgvigil_b\n"),
+              HasSubstr("bad.yaml:2: defaults.monitoring_roles: expected a list of role names"));
+  EXPECT_THAT(ErrorOf("defaults:\n  monitoring_roles: [\"\"]\n"),
+              HasSubstr("defaults.monitoring_roles[0]: expected a role name"));
+}
+
 TEST_F(ConfigFileTest, HugeDurationsAndNonFiniteThresholdsAreRefused) {
   EXPECT_THAT(ErrorOf("defaults:\n  connect_timeout: 1000000000d\n"),
               HasSubstr("defaults.connect_timeout: expected a duration"));
