@@ -63,6 +63,10 @@ class Worker {
   [[nodiscard]] const config::Target& target() const { return target_; }
 
  private:
+  // Reconnects back off from the first to the longest wait, doubling, with jitter.
+  static constexpr std::chrono::milliseconds kFirstBackoff{1000};
+  static constexpr std::chrono::milliseconds kMaxBackoff{30000};
+
   struct Scheduled {
     Scheduled(const collectors::CollectorInfo& info_,
               std::unique_ptr<collectors::Collector> collector_, Schedule schedule_)
