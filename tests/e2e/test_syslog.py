@@ -241,7 +241,10 @@ class SyslogForwarding:
             counted = (sum(by_class.values()) if carried
                        else by_class["23"] + (by_class["28"]))
             last[:] = [by_class, errors["error_ratio"], errors["application_errors"]]
-            if counted < sum(sent.values()) or errors["application_errors"] != sum(sent.values()):
+            # Every error counted, and the windows judged so far hold every work statement (a
+            # window is judged once a heartbeat after its end has come back).
+            if counted < sum(sent.values()) or errors["application_errors"] != sum(sent.values()) \
+                    or (errors["work_statements"] or 0) < ok:
                 return None
             return by_class, errors
         last = []
