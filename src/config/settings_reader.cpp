@@ -117,6 +117,24 @@ const std::vector<std::string>& SettingKeys() {
   return keys;
 }
 
+namespace {
+
+// A YAML list of non-empty strings ("a list of statements", "a list of role names").
+std::vector<std::string> NonEmptyStrings(const YamlReader& reader, const YAML::Node& node,
+                                         const std::string& path, const std::string& what) {
+  if (!node.IsSequence()) reader.Fail(node, path, "expected a list of " + what + "s");
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    const std::string item_path = path + "[" + std::to_string(i) + "]";
+    std::string item = reader.String(node[i], item_path);
+    if (item.empty()) reader.Fail(node[i], item_path, "expected a " + what + ", got nothing");
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+}  // namespace
+
 void ReadSetting(const YamlReader& reader, const YAML::Node& node, const std::string& key,
                  const std::string& path, TargetSettings& settings) {
   if (key == "probe_interval") {
@@ -142,23 +160,9 @@ void ReadSetting(const YamlReader& reader, const YAML::Node& node, const std::st
   } else if (key == "applications_top_n") {
     settings.applications_top_n = reader.Integer(node, path, 1, 1000);
   } else if (key == "housekeeping_statements") {
-    if (!node.IsSequence()) reader.Fail(node, path, "expected a list of statements");
-    settings.housekeeping_statements.clear();
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const std::string item_path = path + "[" + std::to_string(i) + "]";
-      std::string statement = reader.String(node[i], item_path);
-      if (statement.empty()) reader.Fail(node[i], item_path, "expected a statement, got nothing");
-      settings.housekeeping_statements.push_back(std::move(statement));
-    }
+    settings.housekeeping_statements = NonEmptyStrings(reader, node, path, "statement");
   } else if (key == "monitoring_roles") {
-    if (!node.IsSequence()) reader.Fail(node, path, "expected a list of role names");
-    settings.monitoring_roles.clear();
-    for (std::size_t i = 0; i < node.size(); ++i) {
-      const std::string item_path = path + "[" + std::to_string(i) + "]";
-      std::string role = reader.String(node[i], item_path);
-      if (role.empty()) reader.Fail(node[i], item_path, "expected a role name, got nothing");
-      settings.monitoring_roles.push_back(std::move(role));
-    }
+    settings.monitoring_roles = NonEmptyStrings(reader, node, path, "role name");
   } else if (key == "collectors") {
     std::vector<std::string> names;
     for (const auto& info : collectors::CollectorTable()) names.emplace_back(info.name);

@@ -595,13 +595,14 @@ class NodePoolTest(unittest.TestCase):
     def test_dedicated_role_without_log(self):
         self.node_case("monitor", harness.MONITOR_PASSWORD, False, "dedicated role")
 
-    def second_agent_case(self, role, password):
-        # Agent A measures as the monitoring role; agent B, another pgvigil process pointed at
-        # the same server as `role`, runs its own statements meanwhile. To pg_stat_statements
-        # they are statements of `role` like any other: A counts those that are not
-        # housekeeping as work (docs/metrics.md, mean_query_time).
+    def with_second_agent(self, role, password, monitoring_roles=None):
+        """Agent A measures as the monitoring role while agent B, another pgvigil process
+        pointed at the same server as `role`, runs its own statements. Returns A's
+        mean_query_time, the truth (the application's work statements' calls and time from
+        pg_stat_statements) and the snapshots taken before and after."""
         before = statements_snapshot()
-        a = self.agent(no_log_config("monitor", harness.MONITOR_PASSWORD))
+        a = self.agent(no_log_config("monitor", harness.MONITOR_PASSWORD,
+                                     monitoring_roles=monitoring_roles))
         harness.wait_for(lambda: a.health().json()["targets"][0]["errors"]
                          ["application_transactions"] is not None, 10,
                          what="a first statements interval")
@@ -614,10 +615,14 @@ class NodePoolTest(unittest.TestCase):
             each.close()
         self.agents = []
         after = statements_snapshot()
-
         calls, work_ms = work_truth(before, after)
         self.assertEqual(calls, sent["work_statements"])
-        truth_ms = work_ms / calls
+        return mean, work_ms / calls, calls, before, after
+
+    def second_agent_case(self, role, password):
+        # To pg_stat_statements B's statements are statements of `role` like any other: A counts
+        # those that are not housekeeping as work (docs/metrics.md, mean_query_time).
+        mean, truth_ms, calls, before, after = self.with_second_agent(role, password)
         # What pg_stat_statements shows of the application's role and of B's: every entry that
         # is not housekeeping, B's statements included.
         seen_calls, seen_ms = statements_delta(
@@ -642,28 +647,13 @@ class NodePoolTest(unittest.TestCase):
     def test_second_agent_named_in_monitoring_roles_is_left_out(self):
         # A lists B's role in monitoring_roles: B's statements count with A's own, and A's mean
         # is the application's again.
-        before = statements_snapshot()
-        a = self.agent(no_log_config("monitor", harness.MONITOR_PASSWORD,
-                                     monitoring_roles=["pgvigil_b"]))
-        harness.wait_for(lambda: a.health().json()["targets"][0]["errors"]
-                         ["application_transactions"] is not None, 10,
-                         what="a first statements interval")
-        b = self.agent(no_log_config("pgvigil_b", "pgvigil-b-pw"))
-        sent = self.requests(40, 0, pool=4)
-        b.close()
-        statements_polled_after(a, time.time())
-        mean = checks(a.health().json()["targets"][0])["mean_query_time"].get("value_ms")
-        for each in self.agents:
-            each.close()
-        self.agents = []
-        after = statements_snapshot()
-        calls, work_ms = work_truth(before, after)
-        self.assertEqual(calls, sent["work_statements"])
-        truth_ms = work_ms / calls
+        mean, truth_ms, calls, _, _ = self.with_second_agent(
+            "pgvigil_b", "pgvigil-b-pw", monitoring_roles=["pgvigil_b"])
         print("\nPostgreSQL %d, a second agent as role pgvigil_b named in monitoring_roles: "
               "mean_query_time %s ms; truth %.2f ms over %d work statements" % (
                   MAJOR, mean, truth_ms, calls), file=sys.stderr)
         self.assertTrue(within(mean, truth_ms, MEAN_TOLERANCE), (mean, truth_ms))
+
 
 if __name__ == "__main__":
     unittest.main()
