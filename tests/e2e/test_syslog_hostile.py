@@ -3,7 +3,11 @@
 error counted."""
 
 import os
+import shutil
 import socket
+import ssl
+import subprocess
+import tempfile
 import unittest
 
 import harness
@@ -110,6 +114,72 @@ class SharedListenerTest(unittest.TestCase):
             harness.wait_for(routed, 15, what="each target's errors and the unmatched ones")
         finally:
             agent.close()
+
+
+def make_ca_and_certs(directory):
+    """A throwaway CA, a server certificate for localhost and a client certificate, both signed by
+    it, and a client certificate signed by nobody the server trusts."""
+    def run(*args):
+        subprocess.run(args, check=True, capture_output=True, cwd=directory)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=pgvigil test CA", "-keyout", "ca.key", "-out", "ca.crt")
+    for name, cn in (("server", "localhost"), ("client", "forwarder")):
+        run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+            "-keyout", name + ".key", "-out", name + ".csr")
+        run("openssl", "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "1", "-out", name + ".crt")
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        "-subj", "/CN=stranger", "-keyout", "stranger.key", "-out", "stranger.crt")
+    return {name: os.path.join(directory, name) for name in
+            ("ca.crt", "server.crt", "server.key", "client.crt", "client.key", "stranger.crt",
+             "stranger.key")}
+
+
+class ClientCertificateTest(unittest.TestCase):
+    """tls.client_ca_file: a sender must present a certificate signed by that CA; one without a
+    certificate, or with another, is cut off at the handshake and nothing it sends is counted."""
+
+    def test_only_senders_with_a_certificate_of_the_ca_are_heard(self):
+        harness.require_environment(self)
+        directory = tempfile.mkdtemp(prefix="pgvigil-syslog-tls-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        files = make_ca_and_certs(directory)
+        port = harness.free_port()
+        agent = harness.Agent(harness.config(
+            [("primary", harness.dsn(), "collectors: {log: true}",
+              "log_source: {syslog: {listen: '127.0.0.1:%d', tls: {cert_file: %s, key_file: %s, "
+              "client_ca_file: %s}}, line_prefix: debian}" % (
+                  port, files["server.crt"], files["server.key"], files["ca.crt"]))]))
+        self.addCleanup(agent.close)
+        harness.wait_for(lambda: harness.sample(
+            agent.metrics(), "pgvigil_log_receiver_connections") is not None, 10,
+            what="the TLS listener")
+        line = ("<131>1 2026-12-07T02:00:00.000Z db postgres 7 - - [%d-1] 2026-12-07 "
+                "02:00:00.000 UTC [7] u@d ERROR:  boom\n")
+
+        def send(certificate, sequence):
+            context = ssl.create_default_context(cafile=files["ca.crt"])
+            if certificate:
+                context.load_cert_chain(files[certificate + ".crt"], files[certificate + ".key"])
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                    with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                        tls.sendall((line % sequence).encode())
+                        tls.recv(1)  # the listener never answers: wait for it to close or time out
+            except (ssl.SSLError, OSError):
+                pass  # refused at the handshake (TLS 1.3 may report it at the first read)
+
+        send(None, 1)
+        send("stranger", 2)
+        send("client", 3)
+
+        def counted():
+            samples = agent.metrics()
+            errors = harness.sample(samples, "pg_log_messages_total", severity="ERROR",
+                                    sqlstate_class="")
+            rejected = harness.sample(samples, "pgvigil_log_receiver_rejected_connections_total")
+            return (errors, rejected) if errors == 1 and rejected >= 2 else None
+        harness.wait_for(counted, 15, what="only the sender with the CA's certificate counted")
 
 
 if __name__ == "__main__":
