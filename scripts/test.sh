@@ -84,7 +84,8 @@ if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]
   echo "test.sh: ASan+UBSan: unit, integration and end-to-end tests against PostgreSQL $primary"
   # Not Prometheus' own suite, the package, or the PgBouncer suite a second time (same code
   # paths as Debian's PgBouncer).
-  ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900 \
+  # The log and accounting suites repeat cases that take the same code paths once there.
+  PGVIGIL_SANITIZED=1 ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900 \
     -E 'e2e.test_prometheus|e2e.test_pgbouncer_current|package\.'
   echo "test.sh: TSan: unit tests and the concurrency tests"
   ctest --test-dir "$root/build-tsan" --output-on-failure --timeout 900 -L unit

@@ -29,6 +29,8 @@ PRESETS = {
     "debian": "%m [%p] %q%u@%d ",
 }
 ALL_MAJORS = os.environ.get("PGVIGIL_TEST_MAJOR", "15") == "15"
+# The sanitizer builds' run (scripts/test.sh) takes one preset: the others take the same code.
+SANITIZED = bool(os.environ.get("PGVIGIL_SANITIZED"))
 
 
 def stop_daemon(process, directory):
@@ -275,7 +277,9 @@ class SyslogForwarding:
 
 class SyslogTest(SyslogForwarding, unittest.TestCase):
     def test_every_preset_newline_framing(self):
-        presets = PRESETS if ALL_MAJORS else {"debian": PRESETS["debian"]}
+        if not ALL_MAJORS:
+            self.skipTest("the other majors run the verbose, octet-counted case")
+        presets = {"heroku": PRESETS["heroku"]} if SANITIZED else PRESETS
         for preset, prefix in presets.items():
             with self.subTest(preset=preset):
                 try:
