@@ -10,6 +10,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -258,11 +259,11 @@ class SyslogForwarding:
             self.assertEqual(by_class, sent)
         ratio = errors["error_ratio"]
         delay = harness.sample(self.agent.metrics(), "pgvigil_log_delay_seconds")
-        print("PostgreSQL %s %s %s%s preset %s verbosity %s: sent %s, counted %s; truth %.4f, "
+        print("\nPostgreSQL %s %s %s%s preset %s verbosity %s: sent %s, counted %s; truth %.4f, "
               "error_ratio %.4f, pipeline delay %.3f s" % (
                   os.environ.get("PGVIGIL_TEST_MAJOR", "15"), self.FORWARDER,
                   "udp" if udp else framing, " TLS" if tls else "", preset, verbosity, sent,
-                  by_class, truth, ratio, delay if delay is not None else -1))
+                  by_class, truth, ratio, delay if delay is not None else -1), file=sys.stderr)
         self.assertAlmostEqual(ratio, truth, delta=0.01)
         samples = self.agent.metrics()
         # The heartbeat came back through the whole pipeline and was known as the agent's own.
