@@ -105,9 +105,10 @@ void LogCollector::Count(const logs::LogRecord& record, CollectContext& context)
   if (at || newest_log_ms_ > 0) times.push_back(at.value_or(newest_log_ms_));
   if (times.size() > kErrorTimes) times.pop_front();
   auto& recent = log.recent;
+  // A prefix without a time (Aiven's pid=… choices): the syslog header's instant, in UTC.
   std::string when = logs::IsoTimestamp(record.time);
-  if (when.empty() && at) when = std::to_string(*at);
-  recent.push_back({logs::IsoTimestamp(record.time), record.severity, record.sqlstate,
+  if (when.empty() && record.epoch_ms) when = logs::IsoFromEpochMillis(*record.epoch_ms);
+  recent.push_back({std::move(when), record.severity, record.sqlstate,
                     record.message.substr(0, kMessageLength)});
   while (recent.size() > kRecentErrors) recent.pop_front();
 }

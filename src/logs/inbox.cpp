@@ -131,11 +131,4 @@ std::shared_ptr<LogInbox> Inboxes::For(const std::string& target) {
   return inbox;
 }
 
-std::shared_ptr<LogInbox> Inboxes::Find(const std::string& target) {
-  Registry& registry = TheRegistry();
-  std::lock_guard lock(registry.mutex);
-  const auto it = registry.inboxes.find(target);
-  return it == registry.inboxes.end() ? nullptr : it->second.lock();
-}
-
 }  // namespace pgvigil::logs

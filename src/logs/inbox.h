@@ -78,9 +78,6 @@ class LogInbox {
 class Inboxes {
  public:
   [[nodiscard]] static std::shared_ptr<LogInbox> For(const std::string& target);
-  // The inbox of a target, if one was made (receivers must not create inboxes for names that
-  // arrive from the network).
-  [[nodiscard]] static std::shared_ptr<LogInbox> Find(const std::string& target);
 };
 
 // The agent's heartbeat line in the server log: "pgvigil heartbeat <epoch ms> <log time ms>".

@@ -1,6 +1,7 @@
 #include "logs/log_time.h"
 
 #include <chrono>
+#include <cstdio>
 
 namespace pgvigil::logs {
 
@@ -41,6 +42,20 @@ std::string IsoTimestamp(const std::string& log_time) {
     return log_time.substr(0, 10) + "T" + log_time.substr(11, 8) + "Z";
   }
   return log_time;
+}
+
+std::string IsoFromEpochMillis(std::int64_t epoch_ms) {
+  const std::chrono::sys_seconds at{std::chrono::seconds{epoch_ms / 1000}};
+  const auto days = std::chrono::floor<std::chrono::days>(at);
+  const std::chrono::year_month_day date{days};
+  const std::chrono::hh_mm_ss time{at - days};
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02ld:%02ld:%02lldZ",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<long>(time.hours().count()),
+                static_cast<long>(time.minutes().count()),
+                static_cast<long long>(time.seconds().count()));
+  return text;
 }
 
 std::optional<std::int64_t> DecimalOf(std::string_view text) {

@@ -126,6 +126,11 @@ TEST(LogTimeMillisTest, WallTimeAsMillisecondsWhateverTheZone) {
   EXPECT_FALSE(LogTimeMillis("not a time at all, not at all"));
 }
 
+TEST(IsoTimestampTest, EpochMillisecondsAsUtc) {
+  EXPECT_EQ(logs::IsoFromEpochMillis(1795341571123), "2026-11-22T09:59:31Z");
+  EXPECT_EQ(logs::IsoFromEpochMillis(0), "1970-01-01T00:00:00Z");
+}
+
 TEST(IsoTimestampTest, UtcBecomesIso8601) {
   EXPECT_EQ(IsoTimestamp("2026-11-22 09:59:31.123 UTC"), "2026-11-22T09:59:31Z");
   EXPECT_EQ(IsoTimestamp("2026-11-22 09:59:31 UTC"), "2026-11-22T09:59:31Z");
