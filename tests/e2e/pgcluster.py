@@ -2,7 +2,7 @@
 settings a scenario needs, and streaming standbys made from it. The npm server packages hold
 initdb, pg_ctl and postgres only (no pg_basebackup), so a standby is a cold copy: the primary is
 stopped, its data directory copied (without its replication slots), standby.signal and
-primary_conninfo written, and both started (docs/testing.md)."""
+primary_conninfo written, and both started."""
 
 import os
 import shutil
