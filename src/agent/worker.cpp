@@ -45,8 +45,9 @@ Worker::Worker(config::Target target, config::Duration health_window, pg::Connec
     auto enabled = target_.settings.collectors.find(std::string(info.name));
     if (enabled == target_.settings.collectors.end() || !enabled->second) continue;
     if (!info.RunsOn(target_.kind)) continue;
-    schedule_.emplace_back(info, info.make(target_),
-                           Schedule(target_.name, info.name, target_.settings.*(info.interval)));
+    schedule_.emplace_back(
+        info, info.make(target_),
+        Schedule(target_.name, info.name, target_.settings.Interval(info.interval_key)));
   }
   config::Duration shortest = kMaxBackoff;
   for (const auto& entry : schedule_) shortest = std::min(shortest, entry.schedule.interval());
@@ -141,7 +142,7 @@ void Worker::RunCollector(Scheduled& entry, const std::stop_token& stop) {
   const auto start = SteadyClock::now();
   std::uniform_real_distribution<double> jitter(0, 1);
   entry.next_due = entry.schedule.After(start, jitter(jitter_));
-  if (std::string_view(entry.name) == "probe" && entry.lag_seconds > kLateProbe) {
+  if (entry.info->counts_late_runs && entry.lag_seconds > kLateProbe) {
     observations_.probe.late.push_back(start);
   }
   const bool was_connected = Connected();
@@ -236,12 +237,13 @@ void Worker::Publish() {
   snapshot->kind = target_.kind;
   snapshot->observations = observations_;
   snapshot->slow_query_threshold = target_.settings.slow_query_threshold;
-  snapshot->probe_interval = target_.settings.probe_interval;
   snapshot->connect_probe_enabled =
       target_.settings.connect_probe_interval > config::Duration::zero();
   snapshot->probe_enabled = false;
   for (const auto& entry : schedule_) {
-    if (std::string_view(entry.name) == "probe") snapshot->probe_enabled = true;
+    if (!entry.info->decides_up) continue;
+    snapshot->probe_enabled = true;
+    snapshot->probe_interval = entry.schedule.interval();
   }
   const auto& probe = observations_.probe;
   snapshot->up = reachable_ && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));

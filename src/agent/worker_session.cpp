@@ -95,19 +95,13 @@ void Worker::JoinCluster(const pg::Rows& identity) {
                                          identity.Text(0, identity.Column("port")), oid("userid"));
   membership_.reset();
   membership_ = clusters_.Join(cluster, oid("userid"), oid("dbid"), own_load_);
-  const auto& settings = target_.settings;
   for (auto& entry : schedule_) {
     if (entry.info->share == nullptr) continue;
     // Targets share a collector only where it would read and report the same: same cluster and
-    // role, same settings, and (for statements) the extension installed in both databases.
-    std::string key = cluster + '|' + entry.name + '|' +
-                      std::to_string(entry.schedule.interval().count()) + '|' +
-                      std::to_string(settings.slow_query_threshold.count()) + '|' +
-                      std::to_string(settings.statements_top_n) + '|' +
-                      (observations_.capabilities.pg_stat_statements ? "1" : "0");
-    for (const auto& statement : settings.housekeeping_statements) key += '|' + statement;
-    key += "|monitoring";
-    for (const auto& role : settings.monitoring_roles) key += '|' + role;
+    // role, same interval, and the same settings of its own.
+    const std::string key = cluster + '|' + entry.name + '|' +
+                            std::to_string(entry.schedule.interval().count()) + '|' +
+                            entry.info->share_key(target_.settings, observations_);
     auto shared = clusters_.Collector(key, [&] { return entry.info->make(target_); });
     if (shared != entry.shared) {
       entry.shared = std::move(shared);

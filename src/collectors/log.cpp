@@ -35,7 +35,7 @@ LogCollector::LogCollector(const config::Target& target)
       format_(target.settings.log_source.StderrLines() ? "stderr"
                                                        : target.settings.log_source.format),
       heartbeat_(target.settings.log_source.heartbeat),
-      heartbeat_every_(target.settings.statements_interval),
+      heartbeat_every_(target.settings.Interval("statements_interval")),
       splitter_(format_ == "csvlog", kMaxRecord),
       prefix_(std::make_shared<const logs::LinePrefix>(target.settings.log_source.line_prefix)) {
   const auto& source = target.settings.log_source;

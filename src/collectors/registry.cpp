@@ -7,6 +7,7 @@
 #include "collectors/probe.h"
 #include "collectors/settings.h"
 #include "collectors/statements.h"
+#include "config/config.h"
 
 namespace pgvigil::collectors {
 namespace {
@@ -25,25 +26,101 @@ void ShareStatements(const Observations& from, Observations& to) {
   to.capabilities.pg_stat_statements = from.capabilities.pg_stat_statements;
 }
 
+// What changes what the activity collector reports besides the cluster: the slow threshold and
+// how many applications get series of their own.
+std::string ActivityShareKey(const config::TargetSettings& settings, const Observations&) {
+  return std::to_string(settings.slow_query_threshold.count()) + '|' +
+         std::to_string(settings.applications_top_n);
+}
+
+// The statements collector: its top-N, what counts as housekeeping and whose statements are
+// another monitor's, and whether the extension is there in the target's database.
+std::string StatementsShareKey(const config::TargetSettings& settings,
+                               const Observations& observations) {
+  std::string key = std::to_string(settings.slow_query_threshold.count()) + '|' +
+                    std::to_string(settings.statements_top_n) + '|' +
+                    (observations.capabilities.pg_stat_statements ? "1" : "0");
+  for (const auto& statement : settings.housekeeping_statements) key += '|' + statement;
+  key += "|monitoring";
+  for (const auto& role : settings.monitoring_roles) key += '|' + role;
+  return key;
+}
+
 }  // namespace
 
+bool CollectorInfo::RunsOn(config::TargetKind kind) const {
+  return kind == config::TargetKind::kPgBouncer ? on_pgbouncer : on_postgres;
+}
+
 const std::vector<CollectorInfo>& CollectorTable() {
+  using std::chrono::minutes;
+  using std::chrono::seconds;
   static const std::vector<CollectorInfo> table = {
-      {"probe", true, &config::TargetSettings::probe_interval, &Make<ProbeCollector>, true, true},
-      {"activity", true, &config::TargetSettings::activity_interval, &Make<ActivityCollector>, true,
-       false, &ShareConnections},
-      {"database", true, &config::TargetSettings::database_interval, &Make<DatabaseCollector>},
-      {"statements", true, &config::TargetSettings::statements_interval, &Make<StatementsCollector>,
-       true, false, &ShareStatements},
+      {.name = "probe",
+       .enabled_by_default = true,
+       .interval_key = "probe_interval",
+       .default_interval = seconds(5),
+       .make = &Make<ProbeCollector>,
+       .on_pgbouncer = true,
+       .counts_late_runs = true,
+       .decides_up = true},
+      {.name = "activity",
+       .enabled_by_default = true,
+       .interval_key = "activity_interval",
+       .default_interval = seconds(10),
+       .make = &Make<ActivityCollector>,
+       .share = &ShareConnections,
+       .share_key = &ActivityShareKey},
+      {.name = "database",
+       .enabled_by_default = true,
+       .interval_key = "database_interval",
+       .default_interval = seconds(15),
+       .make = &Make<DatabaseCollector>},
+      {.name = "statements",
+       .enabled_by_default = true,
+       .interval_key = "statements_interval",
+       .default_interval = seconds(30),
+       .make = &Make<StatementsCollector>,
+       .share = &ShareStatements,
+       .share_key = &StatementsShareKey},
       // Not shared: reset_val includes a database's own ALTER DATABASE … SET values.
-      {"settings", true, &config::TargetSettings::settings_interval, &Make<SettingsCollector>},
+      {.name = "settings",
+       .enabled_by_default = true,
+       .interval_key = "settings_interval",
+       .default_interval = minutes(5),
+       .make = &Make<SettingsCollector>},
       // Reads a file rather than the database; it follows the log at the probe's pace.
-      {"log", false, &config::TargetSettings::probe_interval, &Make<LogCollector>},
+      {.name = "log",
+       .enabled_by_default = false,
+       .interval_key = "probe_interval",
+       .default_interval = {},
+       .make = &Make<LogCollector>},
       // PgBouncer targets only: pools, clients and stats, at the pace of pg_stat_activity.
-      {"pgbouncer", true, &config::TargetSettings::activity_interval, &Make<PgBouncerCollector>,
-       false, true},
+      {.name = "pgbouncer",
+       .enabled_by_default = true,
+       .interval_key = "activity_interval",
+       .default_interval = {},
+       .make = &Make<PgBouncerCollector>,
+       .on_postgres = false,
+       .on_pgbouncer = true},
   };
   return table;
+}
+
+std::vector<IntervalSetting> IntervalSettings() {
+  std::vector<IntervalSetting> settings;
+  for (const auto& info : CollectorTable()) {
+    if (info.default_interval == config::Duration::zero()) continue;  // follows another's
+    settings.push_back({info.interval_key, info.default_interval});
+  }
+  return settings;
+}
+
+const CollectorInfo* FindCollector(std::string_view name) {
+  for (const auto& info : CollectorTable()) {
+    if (info.name == name) return &info;
+  }
+  return nullptr;
 }
 
 }  // namespace pgvigil::collectors

@@ -9,7 +9,7 @@
 
 #include "collectors/registry.h"
 #include "config/listen_address.h"
-#include "config/settings_reader.h"
+#include "config/schema.h"
 #include "config/targets_files.h"
 #include "config/yaml_reader.h"
 #include "pg/dsn.h"
@@ -54,38 +54,13 @@ class Reader : public YamlReader {
  public:
   using YamlReader::YamlReader;
 
-  Thresholds RatioThresholds(const YAML::Node& node, const std::string& path,
-                             Thresholds thresholds) const {
-    ForEachKey(node, path, {"warn", "critical"},
-               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 double number = Number(value, p);
-                 if (number < 0 || number > 1) Fail(value, p, "expected a ratio from 0 to 1");
-                 (key == "warn" ? thresholds.warn : thresholds.critical) = number;
-               });
-    if (thresholds.warn >= thresholds.critical) {
-      Fail(node, path, "warn must be below critical");
-    }
-    return thresholds;
-  }
-
-  DurationThresholds LatencyThresholds(const YAML::Node& node, const std::string& path,
-                                       DurationThresholds thresholds) const {
-    ForEachKey(node, path, {"warn", "critical"},
-               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 (key == "warn" ? thresholds.warn : thresholds.critical) = DurationValue(value, p);
-               });
-    if (thresholds.warn >= thresholds.critical) {
-      Fail(node, path, "warn must be below critical");
-    }
-    return thresholds;
-  }
-
   Target ReadTarget(const YAML::Node& node, const std::string& path,
                     const TargetSettings& defaults) const {
     Target target;
     target.settings = defaults;
     std::vector<std::string> keys = {"name", "kind", "dsn", "password_file", "labels"};
-    keys.insert(keys.end(), SettingKeys().begin(), SettingKeys().end());
+    const std::vector<std::string> settings = Keys(TargetSettingFields());
+    keys.insert(keys.end(), settings.begin(), settings.end());
     ForEachKey(node, path, keys,
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (key == "name") {
@@ -123,7 +98,7 @@ class Reader : public YamlReader {
                          target.labels.emplace_back(label, String(v, lp));
                        });
                  } else {
-                   ReadSetting(*this, value, key, p, target.settings);
+                   ReadField(TargetSettingFields(), *this, value, key, p, target.settings);
                  }
                });
     if (target.name.empty()) Fail(node, path + ".name", "every target needs a name");
@@ -137,16 +112,14 @@ class Reader : public YamlReader {
     if (!root.IsDefined() || root.IsNull()) Fail(root, "(top level)", "the file is empty");
     // `defaults` must be known before targets inherit from it, wherever it stands in the file.
     if (root.IsMap() && root["defaults"]) {
-      ForEachKey(root["defaults"], "defaults", SettingKeys(),
-                 [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                   ReadSetting(*this, value, key, p, config.defaults);
-                 });
+      ReadSection(TargetSettingFields(), *this, root["defaults"], "defaults", config.defaults);
     }
     ForEachKey(root, "", {"web", "log", "defaults", "health", "targets", "targets_files"},
                [&](const std::string& key, const YAML::Node& value, const std::string& path) {
                  if (key == "web") ReadWeb(value, path, config.web);
                  if (key == "log") ReadLog(value, path, config.log);
-                 if (key == "health") ReadHealth(value, path, config.health);
+                 if (key == "health")
+                   ReadSection(HealthFields(), *this, value, path, config.health);
                  if (key == "targets") ReadTargets(value, path, config);
                  if (key == "targets_files") {
                    if (!value.IsSequence()) Fail(value, path, "expected a list of file globs");
@@ -202,25 +175,6 @@ class Reader : public YamlReader {
                });
   }
 
-  void ReadHealth(const YAML::Node& node, const std::string& path, HealthConfig& health) const {
-    ForEachKey(node, path,
-               {"window", "connection_usage", "error_ratio", "probe_latency", "mean_query_time"},
-               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
-                 if (key == "window") health.window = PositiveDuration(value, p);
-                 if (key == "connection_usage") {
-                   health.connection_usage = RatioThresholds(value, p, health.connection_usage);
-                 }
-                 if (key == "error_ratio")
-                   health.error_ratio = RatioThresholds(value, p, health.error_ratio);
-                 if (key == "probe_latency") {
-                   health.probe_latency = LatencyThresholds(value, p, health.probe_latency);
-                 }
-                 if (key == "mean_query_time") {
-                   health.mean_query_time = LatencyThresholds(value, p, health.mean_query_time);
-                 }
-               });
-  }
-
   void ReadTargets(const YAML::Node& node, const std::string& path, Config& config) const {
     if (node.IsNull()) return;  // `targets:` with none (they may all come from targets_files)
     if (!node.IsSequence()) Fail(node, path, "expected a list of targets");
@@ -251,6 +205,9 @@ TargetSettings DefaultSettings() {
   TargetSettings settings;
   for (const auto& info : collectors::CollectorTable()) {
     settings.collectors[std::string(info.name)] = info.enabled_by_default;
+  }
+  for (const auto& interval : collectors::IntervalSettings()) {
+    settings.intervals[std::string(interval.key)] = interval.default_value;
   }
   return settings;
 }

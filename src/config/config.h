@@ -89,12 +89,17 @@ struct LogSource {
 
 // Everything under `defaults:`, and what each target may override key by key.
 struct TargetSettings {
-  Duration probe_interval = std::chrono::seconds(5);
+  // The interval of the collectors that read it, by key ("probe_interval"): the keys and their
+  // defaults come from the collector table (src/collectors/registry.cpp), filled in by
+  // DefaultSettings().
+  [[nodiscard]] Duration Interval(std::string_view key) const {
+    const auto found = intervals.find(key);
+    if (found == intervals.end()) throw std::out_of_range("no interval " + std::string(key));
+    return found->second;
+  }
+
+  std::map<std::string, Duration, std::less<>> intervals;
   Duration connect_probe_interval = std::chrono::seconds(60);
-  Duration activity_interval = std::chrono::seconds(10);
-  Duration database_interval = std::chrono::seconds(15);
-  Duration statements_interval = std::chrono::seconds(30);
-  Duration settings_interval = std::chrono::minutes(5);
   Duration connect_timeout = std::chrono::seconds(5);
   Duration query_timeout = std::chrono::seconds(3);
   Duration slow_query_threshold = std::chrono::seconds(1);
@@ -181,7 +186,8 @@ struct Config {
   bool operator==(const Config&) const = default;
 };
 
-// The built-in defaults, with every collector of the collector table on or off as it ships.
+// The built-in defaults, with every collector of the collector table on or off as it ships and
+// every interval it defines at its default.
 [[nodiscard]] TargetSettings DefaultSettings();
 
 // Reads, expands ${VAR} / ${VAR:-default}, and validates a config file. Throws ConfigError.

@@ -19,7 +19,7 @@ config::Config Unreachable() {
   target.name = "nowhere";
   target.dsn = "host=127.0.0.1 port=1 user=monitor";
   target.settings = config::DefaultSettings();
-  target.settings.probe_interval = 100ms;
+  target.settings.intervals["probe_interval"] = 100ms;
   target.settings.connect_timeout = 100ms;
   target.settings.query_timeout = 100ms;
   config.targets.push_back(target);

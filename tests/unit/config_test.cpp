@@ -88,11 +88,11 @@ targets:
   EXPECT_EQ(config.web.listen_address, "127.0.0.1:9500");
   EXPECT_EQ(config.log.level, "debug");
   EXPECT_EQ(config.log.format, "json");
-  EXPECT_EQ(config.defaults.probe_interval, 2s);
+  EXPECT_EQ(config.defaults.Interval("probe_interval"), 2s);
   EXPECT_EQ(config.defaults.connect_probe_interval, 0s);
   EXPECT_EQ(config.defaults.query_timeout, 1500ms);
   EXPECT_EQ(config.defaults.slow_query_threshold, 250ms);
-  EXPECT_EQ(config.defaults.settings_interval, 5min);
+  EXPECT_EQ(config.defaults.Interval("settings_interval"), 5min);
   EXPECT_EQ(config.defaults.statements_top_n, 20);
   EXPECT_EQ(config.defaults.applications_top_n, 5);
   EXPECT_EQ(config.defaults.log_source.path, "/var/log/postgresql/pg.json");
@@ -103,13 +103,13 @@ targets:
   EXPECT_EQ(config.health.mean_query_time.critical, 2s);
   ASSERT_EQ(config.targets.size(), 2u);
   const Target& primary = config.targets[0];
-  EXPECT_EQ(primary.settings.probe_interval, 2s);
+  EXPECT_EQ(primary.settings.Interval("probe_interval"), 2s);
   EXPECT_FALSE(primary.settings.collectors.at("activity"));
   ASSERT_EQ(primary.labels.size(), 2u);
   EXPECT_EQ(primary.labels[0], (std::pair<std::string, std::string>{"cluster", "main"}));
   // A target overrides key by key; nested maps merge key by key too.
   const Target& replica = config.targets[1];
-  EXPECT_EQ(replica.settings.probe_interval, 10s);
+  EXPECT_EQ(replica.settings.Interval("probe_interval"), 10s);
   EXPECT_EQ(replica.settings.query_timeout, 1500ms);
   EXPECT_TRUE(replica.settings.collectors.at("activity"));
   EXPECT_TRUE(replica.settings.collectors.at("probe"));
@@ -120,10 +120,10 @@ TEST_F(ConfigFileTest, DefaultsMatchTheDesign) {
   const Config config = LoadFile(Write("min.yaml", kTarget));
   const TargetSettings& s = config.targets[0].settings;
   EXPECT_EQ(config.web.listen_address, ":9432");
-  EXPECT_EQ(s.probe_interval, 5s);
+  EXPECT_EQ(s.Interval("probe_interval"), 5s);
   EXPECT_EQ(s.connect_probe_interval, 60s);
-  EXPECT_EQ(s.activity_interval, 10s);
-  EXPECT_EQ(s.settings_interval, 5min);
+  EXPECT_EQ(s.Interval("activity_interval"), 10s);
+  EXPECT_EQ(s.Interval("settings_interval"), 5min);
   EXPECT_EQ(s.connect_timeout, 5s);
   EXPECT_EQ(s.query_timeout, 3s);
   EXPECT_EQ(s.slow_query_threshold, 1s);
@@ -230,7 +230,7 @@ TEST_F(ConfigFileTest, TargetsFilesAddTargetsAndNameTheirOwnErrors) {
   ASSERT_EQ(config.targets[1].labels.size(), 1u);
   EXPECT_EQ(config.targets[1].labels[0].second, "pay");
   EXPECT_EQ(config.targets[3].name, "b2");
-  EXPECT_EQ(config.targets[3].settings.probe_interval, 2s);
+  EXPECT_EQ(config.targets[3].settings.Interval("probe_interval"), 2s);
 
   // A file added is read at the next load.
   Write("targets.d/c.yml", "- name: c1\n  dsn: \"host=c1\"\n");

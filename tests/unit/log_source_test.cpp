@@ -299,6 +299,7 @@ TEST(LogCollectorTest, TheAgentsOwnErrorsAreCountedApartByApplicationName) {
   std::ofstream(path) << R"({"error_severity":"ERROR","message":"before the start"})"
                       << "\n";
   config::Target target;
+  target.settings = config::DefaultSettings();
   target.settings.log_source.path = path.string();
   target.settings.log_source.format = "jsonlog";
   LogCollector collector(target);

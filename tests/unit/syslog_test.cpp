@@ -117,6 +117,7 @@ TEST(ChunkJoinerTest, RejoinsChunksPerSender) {
 
 TEST(SyslogPipelineTest, EveryErrorOfOneBackendIsCounted) {
   config::Target target;
+  target.settings = config::DefaultSettings();
   target.name = "pipeline-test";
   target.settings.log_source.syslog.listen = "127.0.0.1:0";
   target.settings.log_source.line_prefix = "debian";

@@ -1,8 +1,7 @@
-#include "config/settings_reader.h"
+#include "config/log_source_field.h"
 
 #include <stdexcept>
 
-#include "collectors/registry.h"
 #include "config/listen_address.h"
 #include "logs/line_prefix.h"
 
@@ -50,6 +49,8 @@ void ReadSyslog(const YamlReader& reader, const YAML::Node& node, const std::str
                       }
                     });
 }
+
+}  // namespace
 
 void ReadLogSource(const YamlReader& reader, const YAML::Node& node, const std::string& path,
                    LogSource& source) {
@@ -106,73 +107,32 @@ void ReadLogSource(const YamlReader& reader, const YAML::Node& node, const std::
   }
 }
 
-}  // namespace
-
-const std::vector<std::string>& SettingKeys() {
-  static const std::vector<std::string> keys = {
-      "probe_interval",       "connect_probe_interval",  "activity_interval",  "database_interval",
-      "statements_interval",  "settings_interval",       "connect_timeout",    "query_timeout",
-      "slow_query_threshold", "statements_top_n",        "applications_top_n", "collectors",
-      "log_source",           "housekeeping_statements", "monitoring_roles"};
-  return keys;
-}
-
-namespace {
-
-// A YAML list of non-empty strings ("a list of statements", "a list of role names").
-std::vector<std::string> NonEmptyStrings(const YamlReader& reader, const YAML::Node& node,
-                                         const std::string& path, const std::string& what) {
-  if (!node.IsSequence()) reader.Fail(node, path, "expected a list of " + what + "s");
-  std::vector<std::string> items;
-  for (std::size_t i = 0; i < node.size(); ++i) {
-    const std::string item_path = path + "[" + std::to_string(i) + "]";
-    std::string item = reader.String(node[i], item_path);
-    if (item.empty()) reader.Fail(node[i], item_path, "expected a " + what + ", got nothing");
-    items.push_back(std::move(item));
-  }
-  return items;
-}
-
-}  // namespace
-
-void ReadSetting(const YamlReader& reader, const YAML::Node& node, const std::string& key,
-                 const std::string& path, TargetSettings& settings) {
-  if (key == "probe_interval") {
-    settings.probe_interval = reader.PositiveDuration(node, path);
-  } else if (key == "connect_probe_interval") {
-    settings.connect_probe_interval = reader.DurationValue(node, path);
-  } else if (key == "activity_interval") {
-    settings.activity_interval = reader.PositiveDuration(node, path);
-  } else if (key == "database_interval") {
-    settings.database_interval = reader.PositiveDuration(node, path);
-  } else if (key == "statements_interval") {
-    settings.statements_interval = reader.PositiveDuration(node, path);
-  } else if (key == "settings_interval") {
-    settings.settings_interval = reader.PositiveDuration(node, path);
-  } else if (key == "connect_timeout") {
-    settings.connect_timeout = reader.PositiveDuration(node, path);
-  } else if (key == "query_timeout") {
-    settings.query_timeout = reader.PositiveDuration(node, path);
-  } else if (key == "slow_query_threshold") {
-    settings.slow_query_threshold = reader.PositiveDuration(node, path);
-  } else if (key == "statements_top_n") {
-    settings.statements_top_n = reader.Integer(node, path, 1, 10000);
-  } else if (key == "applications_top_n") {
-    settings.applications_top_n = reader.Integer(node, path, 1, 1000);
-  } else if (key == "housekeeping_statements") {
-    settings.housekeeping_statements = NonEmptyStrings(reader, node, path, "statement");
-  } else if (key == "monitoring_roles") {
-    settings.monitoring_roles = NonEmptyStrings(reader, node, path, "role name");
-  } else if (key == "collectors") {
-    std::vector<std::string> names;
-    for (const auto& info : collectors::CollectorTable()) names.emplace_back(info.name);
-    reader.ForEachKey(node, path, names,
-                      [&](const std::string& name, const YAML::Node& value, const std::string& p) {
-                        settings.collectors[name] = reader.Bool(value, p);
-                      });
-  } else if (key == "log_source") {
-    ReadLogSource(reader, node, path, settings.log_source);
-  }
+void EmitLogSource(YAML::Emitter& out, const LogSource& log) {
+  out << YAML::BeginMap;
+  out << YAML::Key << "path" << YAML::Value << log.path;
+  out << YAML::Key << "syslog" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "listen" << YAML::Value << log.syslog.listen;
+  out << YAML::Key << "udp" << YAML::Value << log.syslog.udp;
+  out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "cert_file" << YAML::Value << log.syslog.tls.cert_file;
+  out << YAML::Key << "key_file" << YAML::Value << log.syslog.tls.key_file;
+  out << YAML::Key << "client_ca_file" << YAML::Value << log.syslog.tls.client_ca_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "match" << YAML::Value << log.syslog.match;
+  out << YAML::EndMap;
+  // The token file's path only: its content is a secret.
+  out << YAML::Key << "drain" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "token_file" << YAML::Value << log.drain.token_file;
+  out << YAML::EndMap;
+  out << YAML::Key << "sql" << YAML::Value << log.sql;
+  out << YAML::Key << "log_fdw" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  out << YAML::Key << "server" << YAML::Value << log.log_fdw.server;
+  out << YAML::Key << "schema" << YAML::Value << log.log_fdw.schema;
+  out << YAML::EndMap;
+  out << YAML::Key << "format" << YAML::Value << log.format;
+  out << YAML::Key << "line_prefix" << YAML::Value << log.line_prefix;
+  out << YAML::Key << "heartbeat" << YAML::Value << log.heartbeat;
+  out << YAML::EndMap;
 }
 
 }  // namespace pgvigil::config
