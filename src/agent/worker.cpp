@@ -29,9 +29,20 @@ double UnixNow() {
 
 }  // namespace
 
+const TargetKindTraits& Traits(config::TargetKind kind) {
+  static const TargetKindTraits postgres{"pg_up", "1 if the last probe of the target succeeded.",
+                                         /*session_per_pass=*/false,
+                                         /*has_catalogs=*/true};
+  static const TargetKindTraits pgbouncer{
+      "pgbouncer_up", "1 if the last probe of the PgBouncer admin console succeeded.",
+      /*session_per_pass=*/true, /*has_catalogs=*/false};
+  return kind == config::TargetKind::kPgBouncer ? pgbouncer : postgres;
+}
+
 Worker::Worker(config::Target target, config::Duration health_window, pg::ConnectSlots& slots,
                ClusterShares& clusters, SessionOpener open)
     : target_(std::move(target)),
+      traits_(Traits(target_.kind)),
       health_window_(health_window),
       open_(std::move(open)),
       backoff_(kFirstBackoff),
@@ -129,9 +140,7 @@ void Worker::Step(const std::stop_token& stop, SteadyClock::time_point waited_fr
     Touch();
   }
   reachable_ = Connected();
-  // PgBouncer 1.23+ shuts down on SIGTERM (a rolling restart) only once every client has gone:
-  // the console session is opened for a pass and closed after it, never held between polls.
-  if (target_.kind == config::TargetKind::kPgBouncer && reachable_) {
+  if (traits_.session_per_pass && reachable_) {
     session_.reset();
     closed_after_pass_ = true;
   }
@@ -249,12 +258,7 @@ void Worker::Publish() {
   snapshot->up = reachable_ && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
 
   metrics::FamilySet own(base_labels_);
-  if (target_.kind == config::TargetKind::kPgBouncer) {
-    own.Gauge("pgbouncer_up", "1 if the last probe of the PgBouncer admin console succeeded.", {},
-              snapshot->up ? 1 : 0);
-  } else {
-    own.Gauge("pg_up", "1 if the last probe of the target succeeded.", {}, snapshot->up ? 1 : 0);
-  }
+  own.Gauge(traits_.up_metric, traits_.up_help, {}, snapshot->up ? 1 : 0);
   if (observations_.capabilities.known) {
     own.Gauge("pgvigil_capability",
               "1 if the monitoring connection has the capability (pg_monitor, "

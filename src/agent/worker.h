@@ -35,6 +35,18 @@ struct TargetSnapshot {
   bool connect_probe_enabled = true;
 };
 
+// What the worker does differently for each kind of target, said once (docs/architecture.md).
+struct TargetKindTraits {
+  const char* up_metric;  // the series that says whether the last probe succeeded
+  const char* up_help;
+  // A session opened for a pass and closed after it, never held between polls: PgBouncer 1.23+
+  // shuts down on SIGTERM (a rolling restart) only once every client has gone.
+  bool session_per_pass;
+  // A server with catalogs: capabilities to detect and a cluster to share collectors on.
+  bool has_catalogs;
+};
+[[nodiscard]] const TargetKindTraits& Traits(config::TargetKind kind);
+
 // Opens the monitoring session of a target: pg::Connection::Open unless a test gives another.
 using SessionOpener = std::function<std::unique_ptr<pg::Session>(const pg::ConnectOptions&)>;
 
@@ -114,6 +126,7 @@ class Worker {
   void Touch();
 
   const config::Target target_;
+  const TargetKindTraits& traits_;
   const config::Duration health_window_;
   metrics::Labels base_labels_;  // target="<name>" and the target's constant labels
   std::vector<Scheduled> schedule_;

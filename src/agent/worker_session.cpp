@@ -35,7 +35,7 @@ pg::ConnectOptions Worker::Options(bool monitoring_session, const std::stop_toke
           stop,
           &own_load_,
           &slots_,
-          target_.kind == config::TargetKind::kPgBouncer};
+          /*admin_console=*/!traits_.has_catalogs};
 }
 
 void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
@@ -47,7 +47,7 @@ void Worker::Connect(SteadyClock::time_point now, const std::stop_token& stop) {
       session_ = pg::Connection::Open(options);
     }
     // PgBouncer's console has no catalogs: nothing to detect, no cluster to share.
-    if (target_.kind == config::TargetKind::kPostgres) DetectCapabilities();
+    if (traits_.has_catalogs) DetectCapabilities();
   } catch (const pg::Error& error) {
     session_.reset();
     closed_after_pass_ = false;  // a failure: back to backoff, and fresh data once it is over
