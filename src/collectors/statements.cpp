@@ -11,7 +11,65 @@ namespace {
 
 constexpr std::size_t kTopSlow = 10;
 
+using prometheus::MetricType;
+
+const metrics::Descriptor kCalls{"pg_stat_statements_calls_total",
+                                 MetricType::Counter,
+                                 "Statement executions (top N, and the rest as queryid=\"other\").",
+                                 {"datname", "user", "queryid"}};
+const metrics::Descriptor kSeconds{"pg_stat_statements_seconds_total",
+                                   MetricType::Counter,
+                                   "Statement execution time, in seconds.",
+                                   {"datname", "user", "queryid"}};
+const metrics::Descriptor kRows{"pg_stat_statements_rows_total",
+                                MetricType::Counter,
+                                "Rows returned or affected by statements.",
+                                {"datname", "user", "queryid"}};
+const metrics::Descriptor kTransactions{
+    "pgvigil_transactions_total",
+    MetricType::Counter,
+    "pg_stat_database transactions by kind: the application's, its pools' housekeeping run as "
+    "transactions of their own, the agent's own.",
+    {"kind"}};
+const metrics::Descriptor kRollbacks{"pgvigil_transaction_rollbacks_total",
+                                     MetricType::Counter,
+                                     "Of those transactions, the ones rolled back.",
+                                     {"kind"}};
+const metrics::Descriptor kStatementsByKind{
+    "pgvigil_statements_total",
+    MetricType::Counter,
+    "pg_stat_statements calls by kind: the application's work, its pools' housekeeping, the "
+    "agent's own.",
+    {"kind"}};
+const metrics::Descriptor kSecondsByKind{"pgvigil_statement_seconds_total",
+                                         MetricType::Counter,
+                                         "Execution time of those calls, in seconds.",
+                                         {"kind"}};
+const metrics::Descriptor kSlowStatements{
+    "pg_stat_statements_slow_statements",
+    MetricType::Gauge,
+    "Statements whose mean execution time over the last interval exceeded slow_query_threshold.",
+    {}};
+const metrics::Descriptor kTracked{
+    "pg_stat_statements_tracked", MetricType::Gauge, "Entries in pg_stat_statements.", {}};
+const metrics::Descriptor kMax{"pg_stat_statements_max",
+                               MetricType::Gauge,
+                               "pg_stat_statements.max: entries it can hold.",
+                               {}};
+const metrics::Descriptor kDealloc{
+    "pg_stat_statements_dealloc_total",
+    MetricType::Counter,
+    "Times pg_stat_statements evicted its least-used entries (PostgreSQL 14+).",
+    {}};
+
 }  // namespace
+
+std::span<const metrics::Descriptor> StatementsMetrics() {
+  static const metrics::Descriptor all[] = {
+      kCalls,         kSeconds,        kRows,    kTransactions, kRollbacks, kStatementsByKind,
+      kSecondsByKind, kSlowStatements, kTracked, kMax,          kDealloc};
+  return all;
+}
 
 StatementsCollector::StatementsCollector(const config::Target& target)
     : top_n_(target.settings.statements_top_n),
@@ -280,21 +338,16 @@ std::vector<StatementKey> StatementsCollector::Publish(CollectContext& context,
     const metrics::Labels labels{{"datname", series.datname},
                                  {"user", series.user},
                                  {"queryid", std::to_string(key.queryid)}};
-    out.Counter("pg_stat_statements_calls_total",
-                "Statement executions (top N, and the rest as "
-                "queryid=\"other\").",
-                labels, series.total.calls);
-    out.Counter("pg_stat_statements_seconds_total", "Statement execution time, in seconds.", labels,
-                series.total.exec_ms / 1000);
-    out.Counter("pg_stat_statements_rows_total", "Rows returned or affected by statements.", labels,
-                series.total.rows);
+    out.Add(kCalls, labels, series.total.calls);
+    out.Add(kSeconds, labels, series.total.exec_ms / 1000);
+    out.Add(kRows, labels, series.total.rows);
   }
   for (const auto& [names, totals] : other_) {
     const metrics::Labels labels{
         {"datname", names.first}, {"user", names.second}, {"queryid", "other"}};
-    out.Counter("pg_stat_statements_calls_total", "", labels, totals.calls);
-    out.Counter("pg_stat_statements_seconds_total", "", labels, totals.exec_ms / 1000);
-    out.Counter("pg_stat_statements_rows_total", "", labels, totals.rows);
+    out.Add(kCalls, labels, totals.calls);
+    out.Add(kSeconds, labels, totals.exec_ms / 1000);
+    out.Add(kRows, labels, totals.rows);
   }
 
   kinds_["work"].calls += step.work_calls;
@@ -304,26 +357,15 @@ std::vector<StatementKey> StatementsCollector::Publish(CollectContext& context,
   kinds_["agent"].calls += step.agent_calls;
   kinds_["agent"].seconds += step.agent_ms / 1000;
   if (step.has_transactions || transactions_.all > 0) {
-    const char* help =
-        "pg_stat_database transactions by kind: the application's, its pools' housekeeping run "
-        "as transactions of their own, the agent's own.";
-    out.Counter("pgvigil_transactions_total", help, {{"kind", "work"}}, transactions_.work);
-    out.Counter("pgvigil_transactions_total", help, {{"kind", "housekeeping"}},
-                transactions_.housekeeping);
-    out.Counter("pgvigil_transactions_total", help, {{"kind", "agent"}}, transactions_.agent);
-    const char* rollbacks_help = "Of those transactions, the ones rolled back.";
-    out.Counter("pgvigil_transaction_rollbacks_total", rollbacks_help, {{"kind", "work"}},
-                transactions_.rollbacks);
-    out.Counter("pgvigil_transaction_rollbacks_total", rollbacks_help, {{"kind", "agent"}},
-                transactions_.agent_rollbacks);
+    out.Add(kTransactions, {{"kind", "work"}}, transactions_.work);
+    out.Add(kTransactions, {{"kind", "housekeeping"}}, transactions_.housekeeping);
+    out.Add(kTransactions, {{"kind", "agent"}}, transactions_.agent);
+    out.Add(kRollbacks, {{"kind", "work"}}, transactions_.rollbacks);
+    out.Add(kRollbacks, {{"kind", "agent"}}, transactions_.agent_rollbacks);
   }
   for (const auto& [kind, totals] : kinds_) {
-    out.Counter("pgvigil_statements_total",
-                "pg_stat_statements calls by kind: the application's work, its pools' "
-                "housekeeping, the agent's own.",
-                {{"kind", kind}}, totals.calls);
-    out.Counter("pgvigil_statement_seconds_total", "Execution time of those calls, in seconds.",
-                {{"kind", kind}}, totals.seconds);
+    out.Add(kStatementsByKind, {{"kind", kind}}, totals.calls);
+    out.Add(kSecondsByKind, {{"kind", kind}}, totals.seconds);
   }
 
   // Slow statements, the agent's own calls left out: by the last interval for the gauge, by the
@@ -350,19 +392,10 @@ std::vector<StatementKey> StatementsCollector::Publish(CollectContext& context,
   std::sort(slow.begin(), slow.end(),
             [](const auto& a, const auto& b) { return a.second.mean_ms > b.second.mean_ms; });
   if (slow.size() > kTopSlow) slow.resize(kTopSlow);
-  out.Gauge("pg_stat_statements_slow_statements",
-            "Statements whose mean execution time over the last interval exceeded "
-            "slow_query_threshold.",
-            {}, slow_last_interval);
-  out.Gauge("pg_stat_statements_tracked", "Entries in pg_stat_statements.", {}, tracked_);
-  if (max_) {
-    out.Gauge("pg_stat_statements_max", "pg_stat_statements.max: entries it can hold.", {}, *max_);
-  }
-  if (dealloc_) {
-    out.Counter("pg_stat_statements_dealloc_total",
-                "Times pg_stat_statements evicted its least-used entries (PostgreSQL 14+).", {},
-                *dealloc_);
-  }
+  out.Add(kSlowStatements, {}, slow_last_interval);
+  out.Add(kTracked, {}, tracked_);
+  if (max_) out.Add(kMax, {}, *max_);
+  if (dealloc_) out.Add(kDealloc, {}, *dealloc_);
 
   auto& view = context.observations.statements;
   view.over_threshold = over_threshold;
