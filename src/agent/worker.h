@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "agent/cluster.h"
@@ -34,6 +35,10 @@ struct TargetSnapshot {
   bool probe_enabled = true;
   bool connect_probe_enabled = true;
 };
+
+// The series a worker exports about its target besides its collectors' (docs/metrics.md): pg_up
+// or pgbouncer_up, capabilities, and each collector's runs.
+[[nodiscard]] std::span<const metrics::Descriptor> WorkerMetrics();
 
 // Opens the monitoring session of a target: pg::Connection::Open unless a test gives another.
 using SessionOpener = std::function<std::unique_ptr<pg::Session>(const pg::ConnectOptions&)>;
