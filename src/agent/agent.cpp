@@ -68,6 +68,38 @@ std::string HealthReport(const std::vector<std::shared_ptr<const TargetSnapshot>
 
 namespace {
 
+using prometheus::MetricType;
+
+const metrics::Descriptor kBuildInfo{"pgvigil_build_info",
+                                     MetricType::Gauge,
+                                     "pgvigil version and revision; always 1.",
+                                     {"version", "revision"}};
+const metrics::Descriptor kConnectSlots{"pgvigil_connect_slots",
+                                        MetricType::Gauge,
+                                        "Connection attempts the agent allows in flight at once.",
+                                        {}};
+const metrics::Descriptor kConnectSlotsInUse{
+    "pgvigil_connect_slots_in_use", MetricType::Gauge, "Connection attempts in flight now.", {}};
+const metrics::Descriptor kConnectQueueLength{"pgvigil_connect_queue_length",
+                                              MetricType::Gauge,
+                                              "Connection attempts waiting for a slot now.",
+                                              {}};
+const metrics::Descriptor kConnectQueueWaits{
+    "pgvigil_connect_queue_waits_total",
+    MetricType::Counter,
+    "Connection attempts that waited for a slot (the cap on connects in flight).",
+    {}};
+const metrics::Descriptor kConnectQueueWaitSeconds{
+    "pgvigil_connect_queue_wait_seconds_total",
+    MetricType::Counter,
+    "Time connection attempts spent waiting for a slot, in seconds.",
+    {}};
+const metrics::Descriptor kHistoryBytes{
+    "pgvigil_history_bytes",
+    MetricType::Gauge,
+    "Memory held for the status page's last hour of every target, in bytes.",
+    {}};
+
 // The agent's own series (build, connect slots, process), serialized at each scrape: they
 // follow the targets' (their names are the agent's alone, so no family is split).
 std::vector<metrics::SerializedFamily> OwnSeries(
@@ -75,31 +107,34 @@ std::vector<metrics::SerializedFamily> OwnSeries(
     const std::vector<std::pair<std::string, logs::SyslogListener::Counts>>& listeners = {}) {
   metrics::FamilySet own;
   AddLogReceiverSeries(listeners, own);
-  own.Gauge("pgvigil_build_info", "pgvigil version and revision; always 1.",
-            {{"version", kVersion}, {"revision", kRevision}}, 1);
+  own.Add(kBuildInfo, {{"version", kVersion}, {"revision", kRevision}}, 1);
   const auto connects = slots.stats();
-  own.Gauge("pgvigil_connect_slots", "Connection attempts the agent allows in flight at once.", {},
-            static_cast<double>(connects.limit));
-  own.Gauge("pgvigil_connect_slots_in_use", "Connection attempts in flight now.", {},
-            static_cast<double>(connects.in_flight));
-  own.Gauge("pgvigil_connect_queue_length", "Connection attempts waiting for a slot now.", {},
-            static_cast<double>(connects.waiting));
-  own.Counter("pgvigil_connect_queue_waits_total",
-              "Connection attempts that waited for a slot (the cap on connects in flight).", {},
-              connects.waits_total);
-  own.Counter("pgvigil_connect_queue_wait_seconds_total",
-              "Time connection attempts spent waiting for a slot, in seconds.", {},
-              connects.wait_seconds_total);
-  if (history_bytes != nullptr) {
-    own.Gauge("pgvigil_history_bytes",
-              "Memory held for the status page's last hour of every target, in bytes.", {},
-              static_cast<double>(*history_bytes));
-  }
+  own.Add(kConnectSlots, {}, static_cast<double>(connects.limit));
+  own.Add(kConnectSlotsInUse, {}, static_cast<double>(connects.in_flight));
+  own.Add(kConnectQueueLength, {}, static_cast<double>(connects.waiting));
+  own.Add(kConnectQueueWaits, {}, connects.waits_total);
+  own.Add(kConnectQueueWaitSeconds, {}, connects.wait_seconds_total);
+  if (history_bytes != nullptr) own.Add(kHistoryBytes, {}, static_cast<double>(*history_bytes));
   metrics::AddProcessMetrics(metrics::ReadProcessStats(), own);
   return metrics::SerializeEach(own.families());
 }
 
 }  // namespace
+
+std::span<const metrics::Descriptor> AgentMetrics() {
+  static const std::vector<metrics::Descriptor> all = [] {
+    std::vector<metrics::Descriptor> metrics{kBuildInfo,         kConnectSlots,
+                                             kConnectSlotsInUse, kConnectQueueLength,
+                                             kConnectQueueWaits, kConnectQueueWaitSeconds,
+                                             kHistoryBytes};
+    const auto receivers = LogReceiverMetrics();
+    const auto process = metrics::ProcessMetrics();
+    metrics.insert(metrics.end(), receivers.begin(), receivers.end());
+    metrics.insert(metrics.end(), process.begin(), process.end());
+    return metrics;
+  }();
+  return all;
+}
 
 Agent::Agent(const config::Config& config, SessionOpener open)
     : started_(SteadyClock::now()), open_(std::move(open)) {

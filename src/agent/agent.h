@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -97,6 +98,10 @@ class Agent {
   std::vector<std::unique_ptr<logs::SyslogListener>> listeners_;
   std::jthread sampler_;  // last: stopped before what it reads goes away
 };
+
+// The agent's own series, not a target's (docs/metrics.md): build, connect slots, history, the
+// syslog listeners' and the process's.
+[[nodiscard]] std::span<const metrics::Descriptor> AgentMetrics();
 
 // Builds the /health report for the given snapshots (exposed for --once and tests).
 [[nodiscard]] std::string HealthReport(

@@ -12,29 +12,50 @@
 #include "logs/drain.h"
 
 namespace pgvigil::agent {
+namespace {
+
+using prometheus::MetricType;
+
+const metrics::Descriptor kConnections{"pgvigil_log_receiver_connections",
+                                       MetricType::Gauge,
+                                       "Open connections of a syslog listener.",
+                                       {"listener"}};
+const metrics::Descriptor kMessages{
+    "pgvigil_log_receiver_messages_total",
+    MetricType::Counter,
+    "Messages a syslog listener received: routed to a target, matching no target, malformed "
+    "(not syslog, or not framed), oversized (dropped).",
+    {"listener", "outcome"}};
+const metrics::Descriptor kRejected{
+    "pgvigil_log_receiver_rejected_connections_total",
+    MetricType::Counter,
+    "Connections a syslog listener closed: framing broken, TLS failed, idle too long, or "
+    "evicted to make room.",
+    {"listener"}};
+
+}  // namespace
+
+std::span<const metrics::Descriptor> LogReceiverMetrics() {
+  static const metrics::Descriptor all[] = {kConnections, kMessages, kRejected};
+  return all;
+}
 
 void AddLogReceiverSeries(
     const std::vector<std::pair<std::string, logs::SyslogListener::Counts>>& listeners,
     metrics::FamilySet& own) {
   for (const auto& [listener, counts] : listeners) {
-    own.Gauge("pgvigil_log_receiver_connections", "Open connections of a syslog listener.",
-              {{"listener", listener}}, static_cast<double>(counts.connections));
+    own.Add(kConnections, {{"listener", listener}}, static_cast<double>(counts.connections));
   }
   for (const auto& [listener, counts] : listeners) {
     for (const auto& [outcome, count] :
          {std::pair{"routed", counts.routed}, std::pair{"unmatched", counts.unmatched},
           std::pair{"malformed", counts.malformed}, std::pair{"oversized", counts.oversized}}) {
-      own.Counter("pgvigil_log_receiver_messages_total",
-                  "Messages a syslog listener received: routed to a target, matching no target, "
-                  "malformed (not syslog, or not framed), oversized (dropped).",
-                  {{"listener", listener}, {"outcome", outcome}}, static_cast<double>(count));
+      own.Add(kMessages, {{"listener", listener}, {"outcome", outcome}},
+              static_cast<double>(count));
     }
   }
   for (const auto& [listener, counts] : listeners) {
-    own.Counter("pgvigil_log_receiver_rejected_connections_total",
-                "Connections a syslog listener closed: framing broken, TLS failed, idle too "
-                "long, or evicted to make room.",
-                {{"listener", listener}}, static_cast<double>(counts.rejected));
+    own.Add(kRejected, {{"listener", listener}}, static_cast<double>(counts.rejected));
   }
 }
 

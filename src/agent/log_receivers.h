@@ -1,5 +1,6 @@
 #pragma once
 
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -8,6 +9,9 @@
 #include "metrics/family_set.h"
 
 namespace pgvigil::agent {
+
+// The series AddLogReceiverSeries adds.
+[[nodiscard]] std::span<const metrics::Descriptor> LogReceiverMetrics();
 
 // The syslog listeners' own series (docs/metrics.md): open connections, messages by outcome,
 // connections closed, each by listen address.

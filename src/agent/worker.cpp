@@ -27,15 +27,59 @@ double UnixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+using prometheus::MetricType;
+
+const metrics::Descriptor kPgUp{
+    "pg_up", MetricType::Gauge, "1 if the last probe of the target succeeded.", {}};
+const metrics::Descriptor kPgBouncerUp{
+    "pgbouncer_up",
+    MetricType::Gauge,
+    "1 if the last probe of the PgBouncer admin console succeeded.",
+    {}};
+const metrics::Descriptor kCapability{
+    "pgvigil_capability",
+    MetricType::Gauge,
+    "1 if the monitoring connection has the capability (pg_monitor, pg_stat_statements), "
+    "detected on each new connection.",
+    {"capability"}};
+const metrics::Descriptor kCollectorSuccess{"pgvigil_collector_success",
+                                            MetricType::Gauge,
+                                            "1 if the collector's last run succeeded.",
+                                            {"collector"}};
+const metrics::Descriptor kCollectorDuration{"pgvigil_collector_duration_seconds",
+                                             MetricType::Gauge,
+                                             "Duration of the collector's last run.",
+                                             {"collector"}};
+const metrics::Descriptor kCollectorLag{
+    "pgvigil_collector_lag_seconds",
+    MetricType::Gauge,
+    "How late the worker woke for the collector's last run after its scheduled time: the "
+    "agent's own delay (its thread was not scheduled).",
+    {"collector"}};
+const metrics::Descriptor kCollectorLastSuccess{
+    "pgvigil_collector_last_success_timestamp_seconds",
+    MetricType::Gauge,
+    "Unix time of the collector's last successful run (0 if none).",
+    {"collector"}};
+const metrics::Descriptor kCollectorErrors{"pgvigil_collector_errors_total",
+                                           MetricType::Counter,
+                                           "Failed runs of the collector.",
+                                           {"collector"}};
+
 }  // namespace
 
+std::span<const metrics::Descriptor> WorkerMetrics() {
+  static const metrics::Descriptor all[] = {
+      kPgUp,         kPgBouncerUp,          kCapability,     kCollectorSuccess, kCollectorDuration,
+      kCollectorLag, kCollectorLastSuccess, kCollectorErrors};
+  return all;
+}
+
 const TargetKindTraits& Traits(config::TargetKind kind) {
-  static const TargetKindTraits postgres{"pg_up", "1 if the last probe of the target succeeded.",
-                                         /*session_per_pass=*/false,
+  static const TargetKindTraits postgres{&kPgUp, /*session_per_pass=*/false,
                                          /*has_catalogs=*/true};
-  static const TargetKindTraits pgbouncer{
-      "pgbouncer_up", "1 if the last probe of the PgBouncer admin console succeeded.",
-      /*session_per_pass=*/true, /*has_catalogs=*/false};
+  static const TargetKindTraits pgbouncer{&kPgBouncerUp, /*session_per_pass=*/true,
+                                          /*has_catalogs=*/false};
   return kind == config::TargetKind::kPgBouncer ? pgbouncer : postgres;
 }
 
@@ -258,32 +302,22 @@ void Worker::Publish() {
   snapshot->up = reachable_ && (!snapshot->probe_enabled || (probe.ran && probe.last_ok));
 
   metrics::FamilySet own(base_labels_);
-  own.Gauge(traits_.up_metric, traits_.up_help, {}, snapshot->up ? 1 : 0);
+  own.Add(*traits_.up, {}, snapshot->up ? 1 : 0);
   if (observations_.capabilities.known) {
-    own.Gauge("pgvigil_capability",
-              "1 if the monitoring connection has the capability (pg_monitor, "
-              "pg_stat_statements), detected on each new connection.",
-              {{"capability", "pg_monitor"}}, observations_.capabilities.pg_monitor ? 1 : 0);
-    own.Gauge("pgvigil_capability", "", {{"capability", "pg_stat_statements"}},
-              observations_.capabilities.pg_stat_statements ? 1 : 0);
+    own.Add(kCapability, {{"capability", "pg_monitor"}},
+            observations_.capabilities.pg_monitor ? 1 : 0);
+    own.Add(kCapability, {{"capability", "pg_stat_statements"}},
+            observations_.capabilities.pg_stat_statements ? 1 : 0);
   }
   for (const auto& entry : schedule_) {
     snapshot->collectors.push_back({entry.name, entry.ran, entry.success, entry.error});
     if (!entry.ran) continue;
     const metrics::Labels labels{{"collector", entry.name}};
-    own.Gauge("pgvigil_collector_success", "1 if the collector's last run succeeded.", labels,
-              entry.success ? 1 : 0);
-    own.Gauge("pgvigil_collector_duration_seconds", "Duration of the collector's last run.", labels,
-              entry.duration_seconds);
-    own.Gauge("pgvigil_collector_lag_seconds",
-              "How late the worker woke for the collector's last run after its scheduled time: "
-              "the agent's own delay (its thread was not scheduled).",
-              labels, entry.lag_seconds);
-    own.Gauge("pgvigil_collector_last_success_timestamp_seconds",
-              "Unix time of the collector's last successful run (0 if none).", labels,
-              entry.last_success_unix);
-    own.Counter("pgvigil_collector_errors_total", "Failed runs of the collector.", labels,
-                entry.errors_total);
+    own.Add(kCollectorSuccess, labels, entry.success ? 1 : 0);
+    own.Add(kCollectorDuration, labels, entry.duration_seconds);
+    own.Add(kCollectorLag, labels, entry.lag_seconds);
+    own.Add(kCollectorLastSuccess, labels, entry.last_success_unix);
+    own.Add(kCollectorErrors, labels, entry.errors_total);
   }
   snapshot->exposition.push_back(std::make_shared<const std::vector<metrics::SerializedFamily>>(
       metrics::SerializeEach(own.families())));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "agent/cluster.h"
@@ -37,8 +38,7 @@ struct TargetSnapshot {
 
 // What the worker does differently for each kind of target, said once (docs/architecture.md).
 struct TargetKindTraits {
-  const char* up_metric;  // the series that says whether the last probe succeeded
-  const char* up_help;
+  const metrics::Descriptor* up;  // the series that says whether the last probe succeeded
   // A session opened for a pass and closed after it, never held between polls: PgBouncer 1.23+
   // shuts down on SIGTERM (a rolling restart) only once every client has gone.
   bool session_per_pass;
@@ -46,6 +46,10 @@ struct TargetKindTraits {
   bool has_catalogs;
 };
 [[nodiscard]] const TargetKindTraits& Traits(config::TargetKind kind);
+
+// The series a worker exports about its target besides its collectors' (docs/metrics.md): pg_up
+// or pgbouncer_up, capabilities, and each collector's runs.
+[[nodiscard]] std::span<const metrics::Descriptor> WorkerMetrics();
 
 // Opens the monitoring session of a target: pg::Connection::Open unless a test gives another.
 using SessionOpener = std::function<std::unique_ptr<pg::Session>(const pg::ConnectOptions&)>;

@@ -9,6 +9,49 @@
 namespace pgvigil::collectors {
 namespace {
 
+using prometheus::MetricType;
+
+const metrics::Descriptor kConnectionsMax{
+    "pg_connections_max",
+    MetricType::Gauge,
+    "Connections ordinary roles may open: max_connections less the reserved slots.",
+    {}};
+const metrics::Descriptor kConnectionsUsed{
+    "pg_connections_used",
+    MetricType::Gauge,
+    "Client backends counted against max_connections, the agent's own included.",
+    {}};
+const metrics::Descriptor kInRecovery{
+    "pg_in_recovery", MetricType::Gauge, "1 if the server is a standby in recovery.", {}};
+const metrics::Descriptor kSessions{
+    "pg_stat_activity_sessions",
+    MetricType::Gauge,
+    "Client backends by database, user and state, the agent's own excluded.",
+    {"datname", "usename", "state"}};
+const metrics::Descriptor kLockWaiters{"pg_stat_activity_lock_waiters",
+                                       MetricType::Gauge,
+                                       "Active client backends waiting on a heavyweight lock.",
+                                       {"datname"}};
+const metrics::Descriptor kSlowQueries{"pg_stat_activity_slow_queries",
+                                       MetricType::Gauge,
+                                       "Active queries running longer than slow_query_threshold.",
+                                       {"datname"}};
+const metrics::Descriptor kMaxQueryDuration{"pg_stat_activity_max_query_duration_seconds",
+                                            MetricType::Gauge,
+                                            "Age of the longest-running active query, in seconds.",
+                                            {"datname"}};
+const metrics::Descriptor kMaxTxDuration{
+    "pg_stat_activity_max_tx_duration_seconds",
+    MetricType::Gauge,
+    "Age of the oldest open transaction by database and state, in seconds.",
+    {"datname", "state"}};
+const metrics::Descriptor kApplicationSessions{
+    "pg_stat_activity_application_sessions",
+    MetricType::Gauge,
+    "Client backends by application_name (the top applications_top_n by sessions, the rest as "
+    "\"other\"), the agent's own excluded.",
+    {"application_name", "state"}};
+
 struct PerDatabase {
   double waiting = 0;
   double slow = 0;
@@ -34,10 +77,7 @@ void ExportApplications(const std::map<std::string, Sessions>& applications,
   }
   for (const auto& [name, states] : series) {
     for (const auto& [row_state, count] : states) {
-      out.Gauge("pg_stat_activity_application_sessions",
-                "Client backends by application_name (the top applications_top_n by sessions, "
-                "the rest as \"other\"), the agent's own excluded.",
-                {{"application_name", name}, {"state", row_state}}, count);
+      out.Add(kApplicationSessions, {{"application_name", name}, {"state", row_state}}, count);
     }
   }
 }
@@ -66,6 +106,13 @@ std::vector<Observations::Connections::Application> TopApplications(
 }
 
 }  // namespace
+
+std::span<const metrics::Descriptor> ActivityMetrics() {
+  static const metrics::Descriptor all[] = {kConnectionsMax, kConnectionsUsed,     kInRecovery,
+                                            kSessions,       kApplicationSessions, kLockWaiters,
+                                            kSlowQueries,    kMaxQueryDuration,    kMaxTxDuration};
+  return all;
+}
 
 std::string ActivitySql(int server_version_num, config::Duration slow_threshold) {
   const std::string reserved =
@@ -161,18 +208,13 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
   connections.used = used.value_or(0);
   connections.in_recovery = in_recovery.value_or(false);
   if (usable) {
-    out.Gauge("pg_connections_max",
-              "Connections ordinary roles may open: max_connections less the reserved slots.", {},
-              *usable);
+    out.Add(kConnectionsMax, {}, *usable);
   }
   if (used) {
-    out.Gauge("pg_connections_used",
-              "Client backends counted against max_connections, the agent's own included.", {},
-              *used);
+    out.Add(kConnectionsUsed, {}, *used);
   }
   if (in_recovery) {
-    out.Gauge("pg_in_recovery", "1 if the server is a standby in recovery.", {},
-              *in_recovery ? 1 : 0);
+    out.Add(kInRecovery, {}, *in_recovery ? 1 : 0);
   }
 
   std::map<std::string, PerDatabase> databases;
@@ -190,10 +232,8 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
       continue;
     }
     const std::string db = rows.Text(row, datname);
-    out.Gauge("pg_stat_activity_sessions",
-              "Client backends by database, user and state, the agent's own excluded.",
-              {{"datname", db}, {"usename", rows.Text(row, usename)}, {"state", row_state}},
-              *count);
+    out.Add(kSessions,
+            {{"datname", db}, {"usename", rows.Text(row, usename)}, {"state", row_state}}, *count);
     PerDatabase& per_db = databases[db];
     const double row_waiting = rows.Number(row, waiting).value_or(0);
     const double row_slow = rows.Number(row, slow).value_or(0);
@@ -214,22 +254,12 @@ void ActivityCollector::Collect(CollectContext& context, metrics::FamilySet& out
     connections.slow_active += row_slow;
   }
   for (const auto& [db, per_db] : databases) {
-    out.Gauge("pg_stat_activity_lock_waiters",
-              "Active client backends waiting on a heavyweight lock.", {{"datname", db}},
-              per_db.waiting);
-    out.Gauge("pg_stat_activity_slow_queries",
-              "Active queries running longer than slow_query_threshold.", {{"datname", db}},
-              per_db.slow);
-    if (per_db.longest_query) {
-      out.Gauge("pg_stat_activity_max_query_duration_seconds",
-                "Age of the longest-running active query, in seconds.", {{"datname", db}},
-                *per_db.longest_query);
-    }
+    out.Add(kLockWaiters, {{"datname", db}}, per_db.waiting);
+    out.Add(kSlowQueries, {{"datname", db}}, per_db.slow);
+    if (per_db.longest_query) out.Add(kMaxQueryDuration, {{"datname", db}}, *per_db.longest_query);
   }
   for (const auto& [key, seconds] : oldest_by_state) {
-    out.Gauge("pg_stat_activity_max_tx_duration_seconds",
-              "Age of the oldest open transaction by database and state, in seconds.",
-              {{"datname", key.first}, {"state", key.second}}, seconds);
+    out.Add(kMaxTxDuration, {{"datname", key.first}, {"state", key.second}}, seconds);
   }
   ExportApplications(applications, UpdateExported(applications).members(), out);
   connections.by_application = TopApplications(applications);

@@ -1,12 +1,16 @@
 #pragma once
 
 #include <map>
+#include <span>
 #include <string>
 
 #include "collectors/collector.h"
 #include "collectors/top_n.h"
 
 namespace pgvigil::collectors {
+
+// The series the activity collector exports (docs/metrics.md).
+[[nodiscard]] std::span<const metrics::Descriptor> ActivityMetrics();
 
 // pg_stat_activity: how close the server is to running out of connections, what its client
 // backends are doing, lock waiters, old transactions and slow running queries, and which

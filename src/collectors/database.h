@@ -1,5 +1,6 @@
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "collectors/collector.h"
@@ -25,6 +26,9 @@ class DatabaseCollector final : public Collector {
   SteadyClock::time_point previous_at_{};
   pg::OwnTransactions own_;  // the agent's own transactions, taken out of the window's deltas
 };
+
+// The series the database collector exports (docs/metrics.md).
+[[nodiscard]] std::span<const metrics::Descriptor> DatabaseMetrics();
 
 // PostgreSQL 14 added the sessions_* columns.
 [[nodiscard]] std::string DatabaseSql(int server_version_num);

@@ -9,6 +9,31 @@
 namespace pgvigil::collectors {
 namespace {
 
+using prometheus::MetricType;
+
+const metrics::Descriptor kMessages{
+    "pg_log_messages_total",
+    MetricType::Counter,
+    "Server log messages by severity and SQLSTATE class (its first two characters).",
+    {"severity", "sqlstate_class"}};
+const metrics::Descriptor kErrorsBySource{
+    "pgvigil_log_errors_total",
+    MetricType::Counter,
+    "ERROR, FATAL and PANIC log lines: the application's, and the agent's own (by its "
+    "application_name or its sessions' pids).",
+    {"source"}};
+const metrics::Descriptor kLines{
+    "pgvigil_log_lines_total",
+    MetricType::Counter,
+    "Server log lines received, by source and outcome (parsed, unparsed by the format or line "
+    "prefix, dropped before parsing).",
+    {"source", "outcome"}};
+const metrics::Descriptor kDelay{
+    "pgvigil_log_delay_seconds",
+    MetricType::Gauge,
+    "How long the newest heartbeat line took from the server to the agent.",
+    {}};
+
 const std::set<std::string> kCounted = {"WARNING", "ERROR", "FATAL", "PANIC"};
 const std::set<std::string> kErrors = {"ERROR", "FATAL", "PANIC"};
 constexpr std::size_t kMessageLength = 200;
@@ -20,6 +45,11 @@ std::int64_t EpochMillisNow() {
 }
 
 }  // namespace
+
+std::span<const metrics::Descriptor> LogMetrics() {
+  static const metrics::Descriptor all[] = {kMessages, kErrorsBySource, kLines, kDelay};
+  return all;
+}
 
 std::string LogCollector::HeartbeatSql() {
   // One statement of fixed text (pg_stat_statements keeps one entry for it), read-only; the
@@ -181,27 +211,15 @@ void LogCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     log.error_times.pop_front();
   }
   for (const auto& [key, count] : counts_) {
-    out.Counter("pg_log_messages_total",
-                "Server log messages by severity and SQLSTATE class (its first two characters).",
-                {{"severity", key.first}, {"sqlstate_class", key.second}}, count);
+    out.Add(kMessages, {{"severity", key.first}, {"sqlstate_class", key.second}}, count);
   }
   for (const auto& [source, count] : errors_by_source_) {
-    out.Counter("pgvigil_log_errors_total",
-                "ERROR, FATAL and PANIC log lines: the application's, and the agent's own (by "
-                "its application_name or its sessions' pids).",
-                {{"source", source}}, count);
+    out.Add(kErrorsBySource, {{"source", source}}, count);
   }
   for (const auto& [outcome, count] : lines_) {
-    out.Counter("pgvigil_log_lines_total",
-                "Server log lines received, by source and outcome (parsed, unparsed by the "
-                "format or line prefix, dropped before parsing).",
-                {{"source", source_}, {"outcome", outcome}}, count);
+    out.Add(kLines, {{"source", source_}, {"outcome", outcome}}, count);
   }
-  if (log.delay_seconds) {
-    out.Gauge("pgvigil_log_delay_seconds",
-              "How long the newest heartbeat line took from the server to the agent.", {},
-              *log.delay_seconds);
-  }
+  if (log.delay_seconds) out.Add(kDelay, {}, *log.delay_seconds);
 }
 
 }  // namespace pgvigil::collectors

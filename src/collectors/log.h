@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "collectors/collector.h"
 #include "logs/file_source.h"
@@ -13,6 +14,9 @@
 #include "logs/sql_source.h"
 
 namespace pgvigil::collectors {
+
+// The series the log collector exports (docs/metrics.md).
+[[nodiscard]] std::span<const metrics::Descriptor> LogMetrics();
 
 // Counts server log messages by severity and SQLSTATE class, and keeps the last 100 errors for
 // /health (docs/logs.md). Its lines come from one source: a file it follows, the server's current

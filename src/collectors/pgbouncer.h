@@ -1,8 +1,13 @@
 #pragma once
 
+#include <span>
+
 #include "collectors/collector.h"
 
 namespace pgvigil::collectors {
+
+// The series the pgbouncer collector exports (docs/metrics.md).
+[[nodiscard]] std::span<const metrics::Descriptor> PgBouncerMetrics();
 
 // PgBouncer's admin console (docs/configuration.md, PgBouncer targets): SHOW POOLS, DATABASES,
 // STATS, CONFIG and LISTS, every column read by name so that PgBouncer 1.18 and later all work, and

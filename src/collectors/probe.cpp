@@ -3,6 +3,29 @@
 namespace pgvigil::collectors {
 namespace {
 
+using prometheus::MetricType;
+
+const metrics::Descriptor kProbeDuration{
+    "pg_probe_duration_seconds",
+    MetricType::Histogram,
+    "Round trip of SELECT 1 on the monitoring connection, in seconds.",
+    {}};
+const metrics::Descriptor kConnectDuration{
+    "pg_probe_connect_duration_seconds",
+    MetricType::Histogram,
+    "Opening a new connection (TCP, TLS, authentication) plus SELECT 1, in seconds.",
+    {}};
+const metrics::Descriptor kProbes{
+    "pg_probes_total", MetricType::Counter, "Probes attempted (SELECT 1 and connect probes).", {}};
+const metrics::Descriptor kFailures{
+    "pg_probe_failures_total", MetricType::Counter, "Probes that failed, by reason.", {"reason"}};
+const metrics::Descriptor kRefused{
+    "pg_probe_connect_refused_total",
+    MetricType::Counter,
+    "Connect probes the server refused: SQLSTATE 53300 (too many connections) or 57P03 (cannot "
+    "connect now).",
+    {"sqlstate"}};
+
 const prometheus::Histogram::BucketBoundaries kProbeBuckets = {
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 const prometheus::Histogram::BucketBoundaries kConnectBuckets = {
@@ -25,6 +48,12 @@ double SecondsSince(SteadyClock::time_point start) {
 }
 
 }  // namespace
+
+std::span<const metrics::Descriptor> ProbeMetrics() {
+  static const metrics::Descriptor all[] = {kProbeDuration, kConnectDuration, kProbes, kFailures,
+                                            kRefused};
+  return all;
+}
 
 ProbeCollector::ProbeCollector(const config::Target& target)
     : probe_sql_(target.kind == config::TargetKind::kPgBouncer ? "SHOW VERSION" : "SELECT 1"),
@@ -71,22 +100,12 @@ void ProbeCollector::Collect(CollectContext& context, metrics::FamilySet& out) {
     }
   }
 
-  out.Histogram("pg_probe_duration_seconds",
-                "Round trip of SELECT 1 on the monitoring connection, in seconds.", {},
-                probe_seconds_.Collect());
-  out.Histogram("pg_probe_connect_duration_seconds",
-                "Opening a new connection (TCP, TLS, authentication) plus SELECT 1, in seconds.",
-                {}, connect_seconds_.Collect());
-  out.Counter("pg_probes_total", "Probes attempted (SELECT 1 and connect probes).", {}, probes_);
-  for (const auto& [reason, count] : failures_) {
-    out.Counter("pg_probe_failures_total", "Probes that failed, by reason.", {{"reason", reason}},
-                count);
-  }
+  out.Add(kProbeDuration, {}, probe_seconds_.Collect());
+  out.Add(kConnectDuration, {}, connect_seconds_.Collect());
+  out.Add(kProbes, {}, probes_);
+  for (const auto& [reason, count] : failures_) out.Add(kFailures, {{"reason", reason}}, count);
   for (const auto& [sqlstate, count] : refused_) {
-    out.Counter("pg_probe_connect_refused_total",
-                "Connect probes the server refused: SQLSTATE 53300 (too many connections) or "
-                "57P03 (cannot connect now).",
-                {{"sqlstate", sqlstate}}, count);
+    out.Add(kRefused, {{"sqlstate", sqlstate}}, count);
   }
 }
 

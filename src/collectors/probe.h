@@ -3,10 +3,14 @@
 #include <prometheus/histogram.h>
 
 #include <map>
+#include <span>
 
 #include "collectors/collector.h"
 
 namespace pgvigil::collectors {
+
+// The series the probe collector exports (docs/metrics.md); pg_up is the worker's.
+[[nodiscard]] std::span<const metrics::Descriptor> ProbeMetrics();
 
 // SELECT 1 on the monitoring connection every probe_interval and, every connect_probe_interval,
 // a fresh connection plus SELECT 1: the path a serverless function takes on each invocation.

@@ -1,11 +1,15 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "collectors/collector.h"
 
 namespace pgvigil::collectors {
+
+// The series the settings collector exports (docs/metrics.md).
+[[nodiscard]] std::span<const metrics::Descriptor> SettingsMetrics();
 
 // pg_settings (the limits that matter, in base units), the server's identity and each
 // database's connection limit. These change rarely; the default interval is 5 minutes.

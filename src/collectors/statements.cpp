@@ -7,11 +7,6 @@
 #include <set>
 
 namespace pgvigil::collectors {
-namespace {
-
-constexpr std::size_t kTopSlow = 10;
-
-}  // namespace
 
 StatementsCollector::StatementsCollector(const config::Target& target)
     : top_n_(target.settings.statements_top_n),
@@ -270,109 +265,6 @@ void StatementsCollector::UpdateExportedSet(bool baseline) {
         other.exec_ms += leaving.total.exec_ms;
         other.rows += leaving.total.rows;
       });
-}
-
-std::vector<StatementKey> StatementsCollector::Publish(CollectContext& context,
-                                                       metrics::FamilySet& out,
-                                                       const Observations::StatementsDelta& step) {
-  for (const auto& [key, member] : exported_.members()) {
-    const Exported& series = member.value;
-    const metrics::Labels labels{{"datname", series.datname},
-                                 {"user", series.user},
-                                 {"queryid", std::to_string(key.queryid)}};
-    out.Counter("pg_stat_statements_calls_total",
-                "Statement executions (top N, and the rest as "
-                "queryid=\"other\").",
-                labels, series.total.calls);
-    out.Counter("pg_stat_statements_seconds_total", "Statement execution time, in seconds.", labels,
-                series.total.exec_ms / 1000);
-    out.Counter("pg_stat_statements_rows_total", "Rows returned or affected by statements.", labels,
-                series.total.rows);
-  }
-  for (const auto& [names, totals] : other_) {
-    const metrics::Labels labels{
-        {"datname", names.first}, {"user", names.second}, {"queryid", "other"}};
-    out.Counter("pg_stat_statements_calls_total", "", labels, totals.calls);
-    out.Counter("pg_stat_statements_seconds_total", "", labels, totals.exec_ms / 1000);
-    out.Counter("pg_stat_statements_rows_total", "", labels, totals.rows);
-  }
-
-  kinds_["work"].calls += step.work_calls;
-  kinds_["work"].seconds += step.work_ms / 1000;
-  kinds_["housekeeping"].calls += step.housekeeping_calls;
-  kinds_["housekeeping"].seconds += step.housekeeping_ms / 1000;
-  kinds_["agent"].calls += step.agent_calls;
-  kinds_["agent"].seconds += step.agent_ms / 1000;
-  if (step.has_transactions || transactions_.all > 0) {
-    const char* help =
-        "pg_stat_database transactions by kind: the application's, its pools' housekeeping run "
-        "as transactions of their own, the agent's own.";
-    out.Counter("pgvigil_transactions_total", help, {{"kind", "work"}}, transactions_.work);
-    out.Counter("pgvigil_transactions_total", help, {{"kind", "housekeeping"}},
-                transactions_.housekeeping);
-    out.Counter("pgvigil_transactions_total", help, {{"kind", "agent"}}, transactions_.agent);
-    const char* rollbacks_help = "Of those transactions, the ones rolled back.";
-    out.Counter("pgvigil_transaction_rollbacks_total", rollbacks_help, {{"kind", "work"}},
-                transactions_.rollbacks);
-    out.Counter("pgvigil_transaction_rollbacks_total", rollbacks_help, {{"kind", "agent"}},
-                transactions_.agent_rollbacks);
-  }
-  for (const auto& [kind, totals] : kinds_) {
-    out.Counter("pgvigil_statements_total",
-                "pg_stat_statements calls by kind: the application's work, its pools' "
-                "housekeeping, the agent's own.",
-                {{"kind", kind}}, totals.calls);
-    out.Counter("pgvigil_statement_seconds_total", "Execution time of those calls, in seconds.",
-                {{"kind", kind}}, totals.seconds);
-  }
-
-  // Slow statements, the agent's own calls left out: by the last interval for the gauge, by the
-  // health window for /health.
-  double slow_last_interval = 0;
-  std::vector<std::pair<StatementKey, Observations::SlowStatement>> slow;
-  std::size_t over_threshold = 0;
-  for (const auto& [key, statement] : statements_) {
-    const double others = statement.delta.calls - statement.own_delta.calls;
-    const double others_ms = statement.delta.exec_ms - statement.own_delta.exec_ms;
-    if (others > 0 && others_ms / others > slow_threshold_ms_) slow_last_interval += 1;
-    StatementCounters window;
-    for (const auto& [at, recent] : statement.recent) {
-      window.calls += recent.calls;
-      window.exec_ms += recent.exec_ms;
-    }
-    if (window.calls <= 0 || window.exec_ms / window.calls <= slow_threshold_ms_) continue;
-    ++over_threshold;
-    slow.push_back(
-        {key,
-         {key.queryid == kHiddenQueryId ? "" : std::to_string(key.queryid), DatabaseName(key.dbid),
-          RoleName(key.userid), window.calls, window.exec_ms / window.calls, ""}});
-  }
-  std::sort(slow.begin(), slow.end(),
-            [](const auto& a, const auto& b) { return a.second.mean_ms > b.second.mean_ms; });
-  if (slow.size() > kTopSlow) slow.resize(kTopSlow);
-  out.Gauge("pg_stat_statements_slow_statements",
-            "Statements whose mean execution time over the last interval exceeded "
-            "slow_query_threshold.",
-            {}, slow_last_interval);
-  out.Gauge("pg_stat_statements_tracked", "Entries in pg_stat_statements.", {}, tracked_);
-  if (max_) {
-    out.Gauge("pg_stat_statements_max", "pg_stat_statements.max: entries it can hold.", {}, *max_);
-  }
-  if (dealloc_) {
-    out.Counter("pg_stat_statements_dealloc_total",
-                "Times pg_stat_statements evicted its least-used entries (PostgreSQL 14+).", {},
-                *dealloc_);
-  }
-
-  auto& view = context.observations.statements;
-  view.over_threshold = over_threshold;
-  view.top.clear();
-  std::vector<StatementKey> keys;
-  for (auto& [key, statement] : slow) {
-    keys.push_back(key);
-    view.top.push_back(std::move(statement));
-  }
-  return keys;
 }
 
 }  // namespace pgvigil::collectors

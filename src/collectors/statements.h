@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@
 #include "pg/own_load.h"
 
 namespace pgvigil::collectors {
+
+// The series the statements collector exports (docs/metrics.md).
+[[nodiscard]] std::span<const metrics::Descriptor> StatementsMetrics();
 
 // pg_stat_statements, read without query text. Counters are turned into deltas in the agent,
 // keyed by (userid, dbid, queryid); resets and evictions never yield a negative or doubled

@@ -3,13 +3,78 @@
 #include <prometheus/text_serializer.h>
 
 #include <map>
+#include <stdexcept>
 #include <string_view>
 #include <unordered_map>
 
 namespace pgvigil::metrics {
 
-prometheus::ClientMetric& FamilySet::Add(const std::string& name, const std::string& help,
-                                         prometheus::MetricType type, const Labels& labels) {
+namespace {
+
+const char* TypeName(prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    case prometheus::MetricType::Untyped:
+      break;
+  }
+  return "untyped";
+}
+
+std::string Names(const std::vector<std::string>& names) {
+  std::string text;
+  for (const auto& name : names) text += (text.empty() ? "" : ", ") + name;
+  return "(" + text + ")";
+}
+
+// A sample that does not match its declaration is a mistake in the code that adds it: thrown
+// as such, so that the collector's unit test fails on it.
+void CheckSample(const Descriptor& metric, const Labels& labels, bool histogram) {
+  const bool is_histogram = metric.type == prometheus::MetricType::Histogram;
+  if (histogram != is_histogram || (!is_histogram && metric.type != prometheus::MetricType::Gauge &&
+                                    metric.type != prometheus::MetricType::Counter)) {
+    throw std::logic_error("metric " + metric.name + ": declared a " + TypeName(metric.type) +
+                           ", added as a " + (histogram ? "histogram" : "gauge or counter"));
+  }
+  bool same = labels.size() == metric.labels.size();
+  for (std::size_t i = 0; same && i < labels.size(); ++i) {
+    same = labels[i].name == metric.labels[i];
+  }
+  if (!same) {
+    std::vector<std::string> given;
+    given.reserve(labels.size());
+    for (const auto& label : labels) given.push_back(label.name);
+    throw std::logic_error("metric " + metric.name + ": labels " + Names(given) + " given, " +
+                           Names(metric.labels) + " declared");
+  }
+}
+
+}  // namespace
+
+void FamilySet::Add(const Descriptor& metric, const Labels& labels, double value) {
+  CheckSample(metric, labels, /*histogram=*/false);
+  auto& sample = Sample(metric.name, metric.help, metric.type, labels);
+  if (metric.type == prometheus::MetricType::Counter) {
+    sample.counter.value = value;
+  } else {
+    sample.gauge.value = value;
+  }
+}
+
+void FamilySet::Add(const Descriptor& metric, const Labels& labels,
+                    prometheus::ClientMetric histogram) {
+  CheckSample(metric, labels, /*histogram=*/true);
+  Sample(metric.name, metric.help, metric.type, labels).histogram = std::move(histogram.histogram);
+}
+
+prometheus::ClientMetric& FamilySet::Sample(const std::string& name, const std::string& help,
+                                            prometheus::MetricType type, const Labels& labels) {
   prometheus::MetricFamily* family = nullptr;
   for (auto& candidate : families_) {
     if (candidate.name == name) family = &candidate;
@@ -29,17 +94,17 @@ prometheus::ClientMetric& FamilySet::Add(const std::string& name, const std::str
 
 void FamilySet::Gauge(const std::string& name, const std::string& help, const Labels& labels,
                       double value) {
-  Add(name, help, prometheus::MetricType::Gauge, labels).gauge.value = value;
+  Sample(name, help, prometheus::MetricType::Gauge, labels).gauge.value = value;
 }
 
 void FamilySet::Counter(const std::string& name, const std::string& help, const Labels& labels,
                         double value) {
-  Add(name, help, prometheus::MetricType::Counter, labels).counter.value = value;
+  Sample(name, help, prometheus::MetricType::Counter, labels).counter.value = value;
 }
 
 void FamilySet::Histogram(const std::string& name, const std::string& help, const Labels& labels,
                           prometheus::ClientMetric metric) {
-  Add(name, help, prometheus::MetricType::Histogram, labels).histogram =
+  Sample(name, help, prometheus::MetricType::Histogram, labels).histogram =
       std::move(metric.histogram);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics/descriptor.h"
 #include "metrics/gzip.h"
 
 namespace pgvigil::metrics {
@@ -20,6 +21,15 @@ class FamilySet {
  public:
   explicit FamilySet(Labels base = {}) : base_(std::move(base)) {}
 
+  // A sample of the gauge or counter family `metric` declares, with its labels' values: the
+  // label names must be the descriptor's, in its order (std::logic_error naming the metric if
+  // not, or if `metric` is a histogram).
+  void Add(const Descriptor& metric, const Labels& labels, double value);
+  // A sample of a histogram family: `histogram` as prometheus::Histogram::Collect() returns it.
+  void Add(const Descriptor& metric, const Labels& labels, prometheus::ClientMetric histogram);
+
+  // The way being replaced: name and help typed at the emit. Kept while collectors written
+  // against it are converted to descriptors; new code adds samples through a Descriptor.
   void Gauge(const std::string& name, const std::string& help, const Labels& labels, double value);
   void Counter(const std::string& name, const std::string& help, const Labels& labels,
                double value);
@@ -31,8 +41,8 @@ class FamilySet {
   [[nodiscard]] std::vector<prometheus::MetricFamily> Take() { return std::move(families_); }
 
  private:
-  prometheus::ClientMetric& Add(const std::string& name, const std::string& help,
-                                prometheus::MetricType type, const Labels& labels);
+  prometheus::ClientMetric& Sample(const std::string& name, const std::string& help,
+                                   prometheus::MetricType type, const Labels& labels);
 
   Labels base_;
   std::vector<prometheus::MetricFamily> families_;

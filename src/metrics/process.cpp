@@ -59,17 +59,42 @@ ProcessStats ReadProcessStats() {
   return stats;
 }
 
+namespace {
+
+using prometheus::MetricType;
+
+const Descriptor kResidentMemory{
+    "process_resident_memory_bytes", MetricType::Gauge, "Resident memory size in bytes.", {}};
+const Descriptor kVirtualMemory{
+    "process_virtual_memory_bytes", MetricType::Gauge, "Virtual memory size in bytes.", {}};
+const Descriptor kCpuSeconds{"process_cpu_seconds_total",
+                             MetricType::Counter,
+                             "Total user and system CPU time spent in seconds.",
+                             {}};
+const Descriptor kStartTime{"process_start_time_seconds",
+                            MetricType::Gauge,
+                            "Start time of the process since unix epoch in seconds.",
+                            {}};
+const Descriptor kOpenFds{
+    "process_open_fds", MetricType::Gauge, "Number of open file descriptors.", {}};
+const Descriptor kMaxFds{
+    "process_max_fds", MetricType::Gauge, "Maximum number of open file descriptors.", {}};
+
+}  // namespace
+
+std::span<const Descriptor> ProcessMetrics() {
+  static const Descriptor all[] = {kResidentMemory, kVirtualMemory, kCpuSeconds,
+                                   kStartTime,      kOpenFds,       kMaxFds};
+  return all;
+}
+
 void AddProcessMetrics(const ProcessStats& stats, FamilySet& out) {
-  out.Gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {},
-            stats.resident_memory_bytes);
-  out.Gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {},
-            stats.virtual_memory_bytes);
-  out.Counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
-              stats.cpu_seconds);
-  out.Gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-            {}, stats.start_time_seconds);
-  out.Gauge("process_open_fds", "Number of open file descriptors.", {}, stats.open_fds);
-  out.Gauge("process_max_fds", "Maximum number of open file descriptors.", {}, stats.max_fds);
+  out.Add(kResidentMemory, {}, stats.resident_memory_bytes);
+  out.Add(kVirtualMemory, {}, stats.virtual_memory_bytes);
+  out.Add(kCpuSeconds, {}, stats.cpu_seconds);
+  out.Add(kStartTime, {}, stats.start_time_seconds);
+  out.Add(kOpenFds, {}, stats.open_fds);
+  out.Add(kMaxFds, {}, stats.max_fds);
 }
 
 }  // namespace pgvigil::metrics

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <span>
+
 #include "metrics/family_set.h"
 
 namespace pgvigil::metrics {
@@ -15,6 +17,9 @@ struct ProcessStats {
 
 // The agent's own process, read from /proc/self (Linux).
 [[nodiscard]] ProcessStats ReadProcessStats();
+
+// The series AddProcessMetrics adds.
+[[nodiscard]] std::span<const Descriptor> ProcessMetrics();
 
 // The standard process_* series, as every Prometheus client library names them.
 void AddProcessMetrics(const ProcessStats& stats, FamilySet& out);

@@ -19,6 +19,7 @@
 #include "agent/agent.h"
 #include "collectors/registry.h"
 #include "fake_session.h"
+#include "logs/inbox.h"
 
 namespace pgvigil::agent {
 namespace {
@@ -192,13 +193,9 @@ std::string DrainFrame(int pid, const std::string& text) {
   return std::to_string(message.size()) + " " + message;
 }
 
-TEST(ExpositionGoldenTest, OnceOutputIsUnchanged) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("pgvigil-golden-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  const auto token_file = dir / "drain-token";
-  std::ofstream(token_file) << "golden-token\n";
-
+// The agent's config: every collector of the table that runs on PostgreSQL, the log through a
+// drain whose token is in `token_file`.
+config::Config GoldenConfig(const std::filesystem::path& token_file) {
   std::string collectors;
   for (const auto& info : collectors::CollectorTable()) {
     if (!info.RunsOn(config::TargetKind::kPostgres)) continue;
@@ -206,7 +203,7 @@ TEST(ExpositionGoldenTest, OnceOutputIsUnchanged) {
   }
   // Short intervals of the shared collectors: the second pass reads the cluster again rather
   // than taking the first pass's read as this interval's.
-  const config::Config config = config::LoadString(
+  return config::LoadString(
       "defaults:\n"
       "  connect_probe_interval: 0s\n"
       "  activity_interval: 20ms\n"
@@ -225,6 +222,16 @@ TEST(ExpositionGoldenTest, OnceOutputIsUnchanged) {
           "    dsn: \"host=db.invalid dbname=app user=monitor\"\n"
           "    labels: {cluster: main}\n",
       "golden");
+}
+
+TEST(ExpositionGoldenTest, OnceOutputIsUnchanged) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pgvigil-golden-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto token_file = dir / "drain-token";
+  std::ofstream(token_file) << "golden-token\n";
+
+  const config::Config config = GoldenConfig(token_file);
 
   FakeSession fake(150008);
   Answer(fake, 1);
@@ -267,6 +274,61 @@ TEST(ExpositionGoldenTest, OnceOutputIsUnchanged) {
     ASSERT_EQ(got_line, want_line) << "at line " << line << " of " << kFixture;
   }
   EXPECT_EQ(exposition, expected) << "the output has lines past the fixture's end";
+}
+
+// Each collector of the table that runs on PostgreSQL, run twice on the same fake server (the log
+// fed the drain's lines in between), adds samples only to families its row declares.
+TEST(ExpositionGoldenTest, CollectorsEmitOnlyTheSeriesTheirRowDeclares) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("pgvigil-declared-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto token_file = dir / "drain-token";
+  std::ofstream(token_file) << "golden-token\n";
+  const config::Config config = GoldenConfig(token_file);
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(config.targets.size(), 1u);
+  const config::Target& target = config.targets[0];
+
+  std::size_t checked = 0;
+  for (const auto& info : collectors::CollectorTable()) {
+    if (!info.RunsOn(config::TargetKind::kPostgres)) continue;
+    SCOPED_TRACE(std::string(info.name));
+    std::set<std::string> declared;
+    for (const auto& metric : info.metrics) declared.insert(metric.name);
+    FakeSession fake(150008);
+    const pg::ConnectOptions options;
+    const pg::OwnLoad own_load;
+    collectors::Observations observations;
+    observations.capabilities = {.known = true, .pg_monitor = true, .pg_stat_statements = true};
+    const auto collector = info.make(target);
+    std::set<std::string> emitted;
+    for (int pass = 1; pass <= 2; ++pass) {
+      Answer(fake, pass);
+      if (pass == 2 && info.name == "log") {
+        auto inbox = logs::Inboxes::For(target.name);
+        ASSERT_TRUE(inbox->Push(
+            {"host/app/postgres.4101",
+             "[9-1]  sql_error_code = 23505 ERROR:  duplicate key value violates unique "
+             "constraint \"orders_pkey\"",
+             std::nullopt}));
+      }
+      collectors::CollectContext context{
+          &fake,        target,  options, collectors::SteadyClock::now(), std::chrono::minutes(5),
+          observations, own_load};
+      metrics::FamilySet out(metrics::Labels{{"target", target.name}});
+      collector->Collect(context, out);
+      for (const auto& family : out.families()) {
+        EXPECT_TRUE(declared.contains(family.name)) << family.name << " is not declared";
+        emitted.insert(family.name);
+      }
+    }
+    EXPECT_FALSE(emitted.empty());
+    if (info.name == "log") {
+      EXPECT_TRUE(emitted.contains("pg_log_messages_total"));
+    }
+    checked += 1;
+  }
+  EXPECT_GE(checked, 6u);
 }
 
 }  // namespace

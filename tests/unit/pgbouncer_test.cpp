@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "collectors/registry.h"
 #include "fake_session.h"
 #include "health/health.h"
 #include "metrics_lookup.h"
@@ -123,6 +126,22 @@ TEST_F(PgBouncerCollectorTest, ReadsEveryCommandByColumnName) {
 
 // PgBouncer 1.24 renamed SHOW DATABASES' reserve_pool to reserve_pool_size: a pool may open
 // pool_size + the reserve either way (without the reserve, usage would read too high).
+// Every family it adds is one its row of the collector table declares.
+TEST_F(PgBouncerCollectorTest, EmitsOnlyTheSeriesItsRowDeclares) {
+  const CollectorInfo* info = FindCollector("pgbouncer");
+  ASSERT_NE(info, nullptr);
+  std::set<std::string> declared;
+  for (const auto& metric : info->metrics) declared.insert(metric.name);
+  FakeSession session;
+  session.Respond("SHOW POOLS", Pools());
+  RespondAll(session);
+  const auto families = Collect(session);
+  EXPECT_GE(families.size(), 10u);
+  for (const auto& family : families) {
+    EXPECT_TRUE(declared.contains(family.name)) << family.name << " is not declared";
+  }
+}
+
 TEST_F(PgBouncerCollectorTest, TheReserveCountsUnderEitherColumnName) {
   for (const char* reserve_column : {"reserve_pool", "reserve_pool_size"}) {
     FakeSession session;
