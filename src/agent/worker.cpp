@@ -254,11 +254,12 @@ void Worker::Publish() {
     own.Gauge("pg_up", "1 if the last probe of the target succeeded.", {}, snapshot->up ? 1 : 0);
   }
   if (observations_.capabilities.known) {
-    own.Gauge("pgvigil_capability",
-              "1 if the monitoring connection has the capability (pg_monitor, "
-              "pg_stat_statements), detected on each new connection.",
-              {{"capability", "pg_monitor"}}, observations_.capabilities.pg_monitor ? 1 : 0);
-    own.Gauge("pgvigil_capability", "", {{"capability", "pg_stat_statements"}},
+    const std::string help =
+        "1 if the monitoring connection has the capability (pg_monitor, pg_stat_statements), "
+        "detected on each new connection.";
+    own.Gauge("pgvigil_capability", help, {{"capability", "pg_monitor"}},
+              observations_.capabilities.pg_monitor ? 1 : 0);
+    own.Gauge("pgvigil_capability", help, {{"capability", "pg_stat_statements"}},
               observations_.capabilities.pg_stat_statements ? 1 : 0);
   }
   for (const auto& entry : schedule_) {

@@ -275,26 +275,26 @@ void StatementsCollector::UpdateExportedSet(bool baseline) {
 std::vector<StatementKey> StatementsCollector::Publish(CollectContext& context,
                                                        metrics::FamilySet& out,
                                                        const Observations::StatementsDelta& step) {
+  // One help per family, whichever series comes first (the top N, or only the rest).
+  const std::string calls_help = "Statement executions (top N, and the rest as queryid=\"other\").";
+  const std::string seconds_help = "Statement execution time, in seconds.";
+  const std::string rows_help = "Rows returned or affected by statements.";
   for (const auto& [key, member] : exported_.members()) {
     const Exported& series = member.value;
     const metrics::Labels labels{{"datname", series.datname},
                                  {"user", series.user},
                                  {"queryid", std::to_string(key.queryid)}};
-    out.Counter("pg_stat_statements_calls_total",
-                "Statement executions (top N, and the rest as "
-                "queryid=\"other\").",
-                labels, series.total.calls);
-    out.Counter("pg_stat_statements_seconds_total", "Statement execution time, in seconds.", labels,
+    out.Counter("pg_stat_statements_calls_total", calls_help, labels, series.total.calls);
+    out.Counter("pg_stat_statements_seconds_total", seconds_help, labels,
                 series.total.exec_ms / 1000);
-    out.Counter("pg_stat_statements_rows_total", "Rows returned or affected by statements.", labels,
-                series.total.rows);
+    out.Counter("pg_stat_statements_rows_total", rows_help, labels, series.total.rows);
   }
   for (const auto& [names, totals] : other_) {
     const metrics::Labels labels{
         {"datname", names.first}, {"user", names.second}, {"queryid", "other"}};
-    out.Counter("pg_stat_statements_calls_total", "", labels, totals.calls);
-    out.Counter("pg_stat_statements_seconds_total", "", labels, totals.exec_ms / 1000);
-    out.Counter("pg_stat_statements_rows_total", "", labels, totals.rows);
+    out.Counter("pg_stat_statements_calls_total", calls_help, labels, totals.calls);
+    out.Counter("pg_stat_statements_seconds_total", seconds_help, labels, totals.exec_ms / 1000);
+    out.Counter("pg_stat_statements_rows_total", rows_help, labels, totals.rows);
   }
 
   kinds_["work"].calls += step.work_calls;
