@@ -33,7 +33,7 @@ std::string JsonText(const json& value, int indent = -1) {
   return value.dump(indent, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-json TargetJson(const TargetSnapshot& snapshot, const config::HealthConfig& health) {
+health::TargetInput InputOf(const TargetSnapshot& snapshot) {
   health::TargetInput input;
   input.name = snapshot.name;
   input.kind = snapshot.kind;
@@ -42,7 +42,11 @@ json TargetJson(const TargetSnapshot& snapshot, const config::HealthConfig& heal
   input.collectors = snapshot.collectors;
   input.slow_query_threshold = snapshot.slow_query_threshold;
   input.connect_probe_enabled = snapshot.connect_probe_enabled;
-  return health::EvaluateTarget(input, health);
+  return input;
+}
+
+json TargetJson(const TargetSnapshot& snapshot, const config::HealthConfig& health) {
+  return health::EvaluateTarget(InputOf(snapshot), health);
 }
 
 }  // namespace
@@ -314,47 +318,24 @@ Page Agent::Ready() const {
 
 namespace {
 
-float Float(const json& value) {
-  return value.is_number() ? value.get<float>() : std::numeric_limits<float>::quiet_NaN();
-}
-
-// A member of a JSON object, or null when the object or the member is missing.
-const json& At(const json& object, const char* key) {
-  static const json kNull;
-  if (!object.is_object()) return kNull;
-  const auto found = object.find(key);
-  return found == object.end() ? kNull : *found;
+float Float(std::optional<double> value) {
+  return value ? static_cast<float>(*value) : std::numeric_limits<float>::quiet_NaN();
 }
 
 }  // namespace
 
-History::Sample HistorySample(const json& target, std::int64_t unix_seconds) {
+History::Sample HistorySample(const health::Headline& headline, std::int64_t unix_seconds) {
   History::Sample sample;
   sample.unix_seconds = unix_seconds;
-  const json& connections = At(target, "connections");
-  sample.connection_usage = Float(At(connections, "usage_ratio"));
-  const json& latency = At(target, "latency_ms");
-  sample.probe_ms = Float(At(latency, "last"));
-  sample.connect_ms = Float(At(latency, "connect_last"));
-  sample.error_ratio = Float(At(At(target, "errors"), "error_ratio"));
-  for (const json& application : At(connections, "by_application")) {
+  sample.connection_usage = Float(headline.connection_usage);
+  sample.probe_ms = Float(headline.probe_ms);
+  sample.connect_ms = Float(headline.connect_ms);
+  sample.error_ratio = Float(headline.error_ratio);
+  sample.pool_usage = Float(headline.pool_usage);
+  sample.clients_waiting = Float(headline.clients_waiting);
+  for (const auto& [name, sessions] : headline.applications) {
     if (sample.applications.size() == History::kApplications) break;
-    const json& name = At(application, "application_name");
-    if (!name.is_string()) continue;
-    sample.applications.emplace_back(name.get<std::string>(), Float(At(application, "sessions")));
-  }
-  const json& pools = At(target, "pools");
-  if (pools.is_array()) {
-    float usage = std::numeric_limits<float>::quiet_NaN();
-    float waiting = 0;
-    for (const json& pool : pools) {
-      const float ratio = Float(At(pool, "usage_ratio"));
-      if (!std::isnan(ratio) && !(usage >= ratio)) usage = ratio;
-      waiting += Float(At(pool, "client_waiting"));
-    }
-    sample.pool_usage = usage;
-    sample.clients_waiting =
-        target.value("reachable", false) ? waiting : std::numeric_limits<float>::quiet_NaN();
+    sample.applications.emplace_back(name, static_cast<float>(sessions));
   }
   return sample;
 }
@@ -366,7 +347,7 @@ void Agent::RecordHistory() {
   for (const auto& worker : state->workers) {
     const auto snapshot = worker->Snapshot();
     names.insert(snapshot->name);
-    history_.Record(snapshot->name, HistorySample(TargetJson(*snapshot, state->health), now));
+    history_.Record(snapshot->name, HistorySample(health::HeadlineOf(InputOf(*snapshot)), now));
   }
   history_.Retain(names);
   // Counted here, by the sampler, so that a scrape does not walk every ring.

@@ -12,6 +12,7 @@
 #include "agent/history.h"
 #include "agent/worker.h"
 #include "config/config.h"
+#include "health/health.h"
 #include "http/page.h"
 #include "logs/syslog_receiver.h"
 
@@ -108,8 +109,8 @@ class Agent {
     const std::vector<std::shared_ptr<const TargetSnapshot>>& snapshots,
     const config::HealthConfig& health, double uptime_seconds, int* http_status);
 
-// The status page's numbers for one target, from its /health evaluation.
-[[nodiscard]] History::Sample HistorySample(const nlohmann::ordered_json& target,
+// The status page's numbers for one target: its headline numbers, as /health reports them.
+[[nodiscard]] History::Sample HistorySample(const health::Headline& headline,
                                             std::int64_t unix_seconds);
 
 }  // namespace pgvigil::agent

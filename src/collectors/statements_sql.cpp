@@ -1,17 +1,9 @@
 #include "collectors/statements_sql.h"
 
 #include "collectors/statements_delta.h"
+#include "pg/quote.h"
 
 namespace pgvigil::collectors {
-namespace {
-
-std::string QuoteIdentifier(const std::string& name) {
-  std::string quoted = "\"";
-  for (const char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
-
-}  // namespace
 
 int ExtensionVersion(const std::string& text) {
   const auto dot = text.find('.');
@@ -64,7 +56,7 @@ StatementsCatalog LookUpStatements(pg::Session& session) {
     return catalog;
   }
   catalog.max = rows.Number(0, rows.Column("max"));
-  catalog.extension = StatementsExtension{QuoteIdentifier(*schema) + ".",
+  catalog.extension = StatementsExtension{pg::QuoteIdentifier(*schema) + ".",
                                           ExtensionVersion(rows.Text(0, rows.Column("version")))};
   return catalog;
 }

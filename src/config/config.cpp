@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <prometheus/check_names.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -27,12 +29,9 @@ const std::set<std::string> kReservedLabels = {"target",   "job",
                                                "version",  "server_version_num",
                                                "le"};
 
-bool IsLabelName(const std::string& name) {
-  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-  });
-}
+// Prometheus' label-name rule as prometheus-cpp checks it: [a-zA-Z_][a-zA-Z0-9_]*, not "__…"
+// (the caller refuses that reserved prefix itself too, whatever the library's version does).
+bool IsLabelName(const std::string& name) { return prometheus::CheckLabelName(name); }
 
 bool IsTargetName(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {

@@ -1,6 +1,7 @@
 #include "health/health.h"
 
 #include <chrono>
+#include <optional>
 
 #include "health/check.h"
 #include "health/error_ratio.h"
@@ -36,17 +37,55 @@ json RecentErrorsJson(const collectors::Observations::Log& log) {
   return recent;
 }
 
+// The numbers /health and the status page's charts share, each computed in one place.
+std::optional<double> ProbeMs(const collectors::Observations::Probe& probe) {
+  if (!probe.ran || !probe.last_ok) return std::nullopt;
+  return Milliseconds(probe.last_seconds);
+}
+
+std::optional<double> ConnectMs(const collectors::Observations::Probe& probe) {
+  if (!probe.connect_last_seconds) return std::nullopt;
+  return Milliseconds(*probe.connect_last_seconds);
+}
+
+// The server's connections are known (else /health writes `connections: null`).
+bool ConnectionsKnown(const TargetInput& input) {
+  const auto& conn = input.observations->connections;
+  return input.reachable && conn.known && conn.max > 0;
+}
+
+double ConnectionUsage(const collectors::Observations::Connections& conn) {
+  return Rounded(conn.used / conn.max);
+}
+
+std::optional<double> PoolUsage(const collectors::Observations::Pooler::Pool& pool) {
+  if (pool.pool_size <= 0) return std::nullopt;
+  return Rounded(pool.server_active / pool.pool_size);
+}
+
+// The pools /health lists: none until the pooler is known.
+bool PoolsKnown(const TargetInput& input) {
+  return input.reachable && input.observations->pooler.known;
+}
+
+std::optional<double> ErrorRatioValue(const ErrorRatio& ratio) {
+  if (!ratio.value) return std::nullopt;
+  return Rounded(*ratio.value);
+}
+
+json Nullable(std::optional<double> value) { return value ? json(*value) : json(nullptr); }
+
 json LatencyJson(const collectors::Observations::Probe& probe) {
   json latency = json::object();
-  auto put = [&](const char* key, std::optional<double> seconds) {
-    latency[key] = seconds ? json(Milliseconds(*seconds)) : json(nullptr);
+  auto quantile = [&](double q) {
+    const std::optional<double> seconds = probe.latencies.Quantile(q);
+    return Nullable(seconds ? std::optional<double>(Milliseconds(*seconds)) : std::nullopt);
   };
-  put("last",
-      probe.ran && probe.last_ok ? std::optional<double>(probe.last_seconds) : std::nullopt);
-  put("p50", probe.latencies.Quantile(0.50));
-  put("p95", probe.latencies.Quantile(0.95));
-  put("p99", probe.latencies.Quantile(0.99));
-  put("connect_last", probe.connect_last_seconds);
+  latency["last"] = Nullable(ProbeMs(probe));
+  latency["p50"] = quantile(0.50);
+  latency["p95"] = quantile(0.95);
+  latency["p99"] = quantile(0.99);
+  latency["connect_last"] = Nullable(ConnectMs(probe));
   latency["late_probes"] = probe.late.size();
   return latency;
 }
@@ -64,10 +103,10 @@ json CollectorsJson(const TargetInput& input) {
 // The server's connections by state and by application, or null when they are not known.
 json ConnectionsJson(const TargetInput& input) {
   const auto& conn = input.observations->connections;
-  if (!input.reachable || !conn.known || conn.max <= 0) return nullptr;
+  if (!ConnectionsKnown(input)) return nullptr;
   json connections = {{"used", Count(conn.used)},
                       {"max", Count(conn.max)},
-                      {"usage_ratio", Rounded(conn.used / conn.max)},
+                      {"usage_ratio", ConnectionUsage(conn)},
                       {"active", Count(conn.active)},
                       {"idle", Count(conn.idle)},
                       {"idle_in_transaction", Count(conn.idle_in_transaction)},
@@ -86,11 +125,8 @@ json ConnectionsJson(const TargetInput& input) {
 // Every pool as the last collection saw it; empty until the pooler is known.
 json PoolsJson(const TargetInput& input) {
   json pools = json::array();
-  const auto& pooler = input.observations->pooler;
-  if (!input.reachable || !pooler.known) return pools;
-  for (const auto& pool : pooler.pools) {
-    const bool sized = pool.pool_size > 0;
-    const double ratio = sized ? pool.server_active / pool.pool_size : 0;
+  if (!PoolsKnown(input)) return pools;
+  for (const auto& pool : input.observations->pooler.pools) {
     pools.push_back({{"database", pool.database},
                      {"user", pool.user},
                      {"client_active", Count(pool.client_active)},
@@ -99,7 +135,7 @@ json PoolsJson(const TargetInput& input) {
                      {"server_idle", Count(pool.server_idle)},
                      {"server_used", Count(pool.server_used)},
                      {"pool_size", Count(pool.pool_size)},
-                     {"usage_ratio", sized ? json(Rounded(ratio)) : json(nullptr)},
+                     {"usage_ratio", Nullable(PoolUsage(pool))},
                      {"max_wait_seconds", Rounded(pool.max_wait_seconds)}});
   }
   return pools;
@@ -154,7 +190,7 @@ json EvaluatePostgres(const TargetInput& input, const config::HealthConfig& conf
         {"top", SlowTopJson(statements)}}},
       {"errors",
        {{"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(config.window).count()},
-        {"error_ratio", ratio.value ? json(Rounded(*ratio.value)) : json(nullptr)},
+        {"error_ratio", Nullable(ErrorRatioValue(ratio))},
         {"application_errors",
          ratio.value && ratio.source == "log" ? json(Count(ratio.errors)) : json(nullptr)},
         {"work_statements",
@@ -176,6 +212,38 @@ json EvaluatePostgres(const TargetInput& input, const config::HealthConfig& conf
 }
 
 }  // namespace
+
+Headline HeadlineOf(const TargetInput& input) {
+  const collectors::Observations& obs = *input.observations;
+  Headline headline;
+  headline.probe_ms = ProbeMs(obs.probe);
+  headline.connect_ms = ConnectMs(obs.probe);
+  if (input.kind == config::TargetKind::kPgBouncer) {
+    // /health lists no pools while unreachable: no number then; reachable with none, 0 waiting.
+    if (!input.reachable) return headline;
+    double waiting = 0;
+    if (PoolsKnown(input)) {
+      for (const auto& pool : obs.pooler.pools) {
+        const std::optional<double> usage = PoolUsage(pool);
+        if (usage && (!headline.pool_usage || *usage > *headline.pool_usage)) {
+          headline.pool_usage = usage;
+        }
+        waiting += static_cast<double>(Count(pool.client_waiting));
+      }
+    }
+    headline.clients_waiting = waiting;
+    return headline;
+  }
+  if (ConnectionsKnown(input)) {
+    headline.connection_usage = ConnectionUsage(obs.connections);
+    for (const auto& application : obs.connections.by_application) {
+      headline.applications.emplace_back(application.name,
+                                         static_cast<double>(Count(application.sessions)));
+    }
+  }
+  headline.error_ratio = ErrorRatioValue(ComputeErrorRatio(input, RollbackRatio(obs)));
+  return headline;
+}
 
 json EvaluateTarget(const TargetInput& input, const config::HealthConfig& config) {
   if (input.kind == config::TargetKind::kPgBouncer) return EvaluatePgBouncer(input, config);

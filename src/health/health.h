@@ -1,7 +1,9 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "collectors/collector.h"
@@ -34,6 +36,23 @@ struct TargetInput {
 // and a `pools` array instead of the server's.
 [[nodiscard]] nlohmann::ordered_json EvaluateTarget(const TargetInput& input,
                                                     const config::HealthConfig& config);
+
+// The numbers the status page charts for one target, typed: each is the very number
+// EvaluateTarget writes to /health (same rounding), nullopt where /health writes null or has no
+// such field for this kind of target.
+struct Headline {
+  std::optional<double> connection_usage;  // connections.usage_ratio
+  std::optional<double> probe_ms;          // latency_ms.last
+  std::optional<double> connect_ms;        // latency_ms.connect_last
+  std::optional<double> error_ratio;       // errors.error_ratio
+  std::optional<double> pool_usage;        // PgBouncer: the largest pools[].usage_ratio
+  std::optional<double> clients_waiting;   // PgBouncer: pools[].client_waiting summed
+  // connections.by_application: application_name and sessions, most sessions first.
+  std::vector<std::pair<std::string, double>> applications;
+};
+
+// The headline numbers of one target, without building its /health entry.
+[[nodiscard]] Headline HeadlineOf(const TargetInput& input);
 
 // "ok" < "degraded" < "down": the worst status of the given target entries ("ok" for none).
 [[nodiscard]] std::string WorstStatus(const nlohmann::ordered_json& targets);

@@ -2,20 +2,10 @@
 
 #include <vector>
 
+#include "pg/quote.h"
+
 namespace pgvigil::logs {
 namespace {
-
-std::string Quoted(std::string_view text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string Identifier(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 void AppendCsvField(std::string& out, std::string_view field) {
   if (field.find_first_of(",\"\n\r") == std::string_view::npos) {
@@ -58,13 +48,14 @@ LogFdwFollower::LogFdwFollower(std::string format, std::string server, std::stri
     : format_(std::move(format)),
       server_(std::move(server)),
       schema_(std::move(schema)),
-      table_(Identifier(schema_) + "." + Identifier("pgvigil_log_" + format_)) {}
+      table_(pg::QuoteIdentifier(schema_) + "." + pg::QuoteIdentifier("pgvigil_log_" + format_)) {}
 
 std::string LogFdwFollower::Check(pg::Session& session) const {
   // Each function is called only where what it needs exists: has_*_privilege on a missing
   // object is an error, on a NULL oid it is NULL. No server error in normal operation
   // (docs/architecture.md).
-  const std::string schema = "to_regnamespace(" + Quoted(Identifier(schema_)) + ")::oid";
+  const std::string schema =
+      "to_regnamespace(" + pg::QuoteLiteral(pg::QuoteIdentifier(schema_)) + ")::oid";
   const pg::Rows rows = session.Query(
       std::string("SELECT coalesce(has_function_privilege(to_regprocedure('") + kListing +
       "')::oid, 'EXECUTE'), false) AS may_list, "
@@ -72,7 +63,7 @@ std::string LogFdwFollower::Check(pg::Session& session) const {
       kCreating +
       "')::oid, 'EXECUTE'), false) AS may_create, "
       "(SELECT has_server_privilege(oid, 'USAGE') FROM pg_foreign_server WHERE srvname = " +
-      Quoted(server_) +
+      pg::QuoteLiteral(server_) +
       ") AS may_use_server, "
       "coalesce(has_schema_privilege(" +
       schema + ", 'CREATE') AND has_schema_privilege(" + schema +
@@ -80,7 +71,7 @@ std::string LogFdwFollower::Check(pg::Session& session) const {
       "pg_is_in_recovery() AS standby, "
       "(SELECT substring(o FROM 10) FROM pg_foreign_table t, unnest(t.ftoptions) o "
       "WHERE t.ftrelid = to_regclass(" +
-      Quoted(table_) + ") AND o LIKE 'filename=%' LIMIT 1) AS covers");
+      pg::QuoteLiteral(table_) + ") AND o LIKE 'filename=%' LIMIT 1) AS covers");
   if (rows.empty()) throw pg::Error(pg::ErrorKind::kQuery, "log_fdw check returned no row");
   std::vector<std::string> missing;
   if (!rows.Bool(0, rows.Column("may_list")).value_or(false)) {
@@ -133,8 +124,9 @@ LogFdwFollower::File LogFdwFollower::Newest(pg::Session& session) const {
 
 std::optional<std::int64_t> LogFdwFollower::SizeOf(pg::Session& session,
                                                    const std::string& file) const {
-  const pg::Rows rows = session.Query(
-      "SELECT file_size_bytes FROM list_postgres_log_files() WHERE file_name = " + Quoted(file));
+  const pg::Rows rows =
+      session.Query("SELECT file_size_bytes FROM list_postgres_log_files() WHERE file_name = " +
+                    pg::QuoteLiteral(file));
   if (rows.empty()) return std::nullopt;
   return static_cast<std::int64_t>(rows.Number(0, 0).value_or(0));
 }
@@ -147,12 +139,13 @@ void LogFdwFollower::Open(pg::Session& session, const std::string& file, bool ex
   // entry of the agent's own load.
   (void)session.Query("BEGIN READ WRITE");
   try {
-    (void)session.Query("SELECT set_config('search_path', " + Quoted(Identifier(schema_)) +
+    (void)session.Query("SELECT set_config('search_path', " +
+                        pg::QuoteLiteral(pg::QuoteIdentifier(schema_)) +
                         " || ', ' || current_setting('search_path'), true)");
     if (exists) (void)session.Query("DROP FOREIGN TABLE " + table_);
     (void)session.Query("SELECT create_foreign_table_for_log_file(" +
-                        Quoted("pgvigil_log_" + format_) + ", " + Quoted(server_) + ", " +
-                        Quoted(file) + ")");
+                        pg::QuoteLiteral("pgvigil_log_" + format_) + ", " +
+                        pg::QuoteLiteral(server_) + ", " + pg::QuoteLiteral(file) + ")");
     (void)session.Query("COMMIT");
   } catch (const pg::Error&) {
     try {

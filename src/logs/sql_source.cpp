@@ -1,5 +1,7 @@
 #include "logs/sql_source.h"
 
+#include "pg/quote.h"
+
 namespace pgvigil::logs {
 
 std::string DecodeHexBytea(std::string_view text) {
@@ -20,16 +22,6 @@ std::string DecodeHexBytea(std::string_view text) {
   return bytes;
 }
 
-namespace {
-
-std::string Quoted(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
-
-}  // namespace
-
 void ServerLogFollower::Poll(pg::Session& session,
                              const std::function<void(std::string_view)>& data,
                              const std::function<void()>& rotated) {
@@ -42,7 +34,7 @@ void ServerLogFollower::Poll(pg::Session& session,
       "'EXECUTE') AS allowed, "
       "CASE WHEN has_function_privilege('pg_current_logfile(text)', 'EXECUTE') "
       "THEN pg_current_logfile(" +
-      Quoted(format_) + ") END AS path");
+      pg::QuoteLiteral(format_) + ") END AS path");
   if (current.empty() || !current.Bool(0, 0).value_or(false)) {
     throw pg::Error(pg::ErrorKind::kQuery,
                     "the monitoring role may not read the server log: GRANT EXECUTE ON FUNCTION "
@@ -57,7 +49,7 @@ void ServerLogFollower::Poll(pg::Session& session,
   }
   if (!started_) {
     const pg::Rows size =
-        session.Query("SELECT size FROM pg_stat_file(" + Quoted(*path) + ", true)");
+        session.Query("SELECT size FROM pg_stat_file(" + pg::QuoteLiteral(*path) + ", true)");
     path_ = *path;
     offset_ = static_cast<std::int64_t>(size.empty() ? 0 : size.Number(0, 0).value_or(0));
     started_ = true;
@@ -76,10 +68,10 @@ void ServerLogFollower::ReadAvailable(pg::Session& session,
                                       const std::function<void(std::string_view)>& data) {
   std::int64_t read = 0;
   while (read < kMaxPerPoll) {
-    const pg::Rows rows =
-        session.Query("SELECT (pg_stat_file(" + Quoted(path_) +
-                      ", true)).size AS size, pg_read_binary_file(" + Quoted(path_) + ", " +
-                      std::to_string(offset_) + ", " + std::to_string(kChunk) + ", true) AS chunk");
+    const pg::Rows rows = session.Query("SELECT (pg_stat_file(" + pg::QuoteLiteral(path_) +
+                                        ", true)).size AS size, pg_read_binary_file(" +
+                                        pg::QuoteLiteral(path_) + ", " + std::to_string(offset_) +
+                                        ", " + std::to_string(kChunk) + ", true) AS chunk");
     const auto size = rows.empty() ? std::nullopt : rows.Number(0, rows.Column("size"));
     if (!size) return;  // gone: rotated away and removed
     if (static_cast<std::int64_t>(*size) < offset_) {

@@ -280,8 +280,19 @@ TEST_F(ConfigFileTest, OtherValidation) {
               HasSubstr("targets[0].kind: expected postgres or pgbouncer, got 'pgpool'"));
   EXPECT_THAT(ErrorOf(std::string(kTarget) + "    labels: {target: x}\n"),
               HasSubstr("label name is used by the agent's own series"));
-  EXPECT_THAT(ErrorOf(std::string(kTarget) + "    labels: {\"bad-name\": x}\n"),
-              HasSubstr("not a valid Prometheus label name"));
+  for (const char* bad :
+       {"\"bad-name\"", "\"1st\"", "__meta_zone", "\"caf\u00e9\"", "\"a:b\"", "\"\""}) {
+    EXPECT_THAT(ErrorOf(std::string(kTarget) + "    labels: {" + bad + ": x}\n"),
+                HasSubstr("not a valid Prometheus label name"))
+        << bad;
+  }
+  for (const char* good : {"_zone", "Zone_2", "a"}) {
+    EXPECT_EQ(LoadFile(Write("good.yaml", std::string(kTarget) + "    labels: {" + good + ": x}\n"))
+                  .targets[0]
+                  .labels[0]
+                  .first,
+              good);
+  }
   EXPECT_THAT(ErrorOf(std::string(kTarget) + "log:\n  level: loud\n"),
               HasSubstr("log.level: expected one of debug, info, warn, error"));
   EXPECT_THAT(ErrorOf(std::string(kTarget) + "defaults:\n  statements_top_n: 0\n"),

@@ -2,10 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 
 #include "agent/agent.h"
+#include "health/health.h"
 
 namespace pgvigil::agent {
 namespace {
@@ -89,39 +94,126 @@ TEST(HistoryTest, RemovedTargetsAreForgotten) {
   EXPECT_TRUE(history.Json("b").has_value());
 }
 
-TEST(HistorySampleTest, TakesTheNumbersHealthReports) {
-  const auto postgres = nlohmann::ordered_json::parse(R"({
-    "reachable": true,
-    "latency_ms": {"last": 0.4, "connect_last": 4.5},
-    "connections": {"usage_ratio": 0.25, "by_application": [
-      {"application_name": "checkout", "sessions": 3}, {"application_name": "", "sessions": 1}]},
-    "errors": {"error_ratio": 0.02}})");
-  const auto sample = HistorySample(postgres, 42);
-  EXPECT_EQ(sample.unix_seconds, 42);
-  EXPECT_FLOAT_EQ(sample.connection_usage, 0.25F);
-  EXPECT_FLOAT_EQ(sample.probe_ms, 0.4F);
-  EXPECT_FLOAT_EQ(sample.connect_ms, 4.5F);
-  EXPECT_FLOAT_EQ(sample.error_ratio, 0.02F);
-  ASSERT_EQ(sample.applications.size(), 2U);
-  EXPECT_EQ(sample.applications[0].first, "checkout");
-  EXPECT_TRUE(std::isnan(sample.pool_usage));
+// The number /health writes at `path`, as the sample stores it; NaN for null.
+float Reported(const nlohmann::ordered_json& target,
+               const nlohmann::ordered_json::json_pointer& path) {
+  const auto& value = target.at(path);
+  return value.is_null() ? NAN : value.get<float>();
+}
 
-  const auto bouncer = nlohmann::ordered_json::parse(R"({
-    "reachable": true, "latency_ms": {"last": 0.2, "connect_last": null},
-    "pools": [{"usage_ratio": 0.5, "client_waiting": 2}, {"usage_ratio": null, "client_waiting": 0},
-              {"usage_ratio": 1.0, "client_waiting": 3}]})");
-  const auto pooled = HistorySample(bouncer, 43);
-  EXPECT_FLOAT_EQ(pooled.pool_usage, 1.0F);
-  EXPECT_FLOAT_EQ(pooled.clients_waiting, 5.0F);
-  EXPECT_TRUE(std::isnan(pooled.connection_usage));
-  EXPECT_TRUE(std::isnan(pooled.connect_ms));
+void ExpectSame(float sampled, float reported, const char* what) {
+  if (std::isnan(reported)) {
+    EXPECT_TRUE(std::isnan(sampled)) << what << " is " << sampled << ", /health has null";
+  } else {
+    EXPECT_EQ(sampled, reported) << what;  // the same double narrowed alike: exactly equal
+  }
+}
 
-  const auto down = nlohmann::ordered_json::parse(R"({"reachable": false, "connections": null,
-    "latency_ms": {"last": null}, "errors": {"error_ratio": null}})");
-  const auto nothing = HistorySample(down, 44);
-  EXPECT_TRUE(std::isnan(nothing.connection_usage));
-  EXPECT_TRUE(std::isnan(nothing.probe_ms));
-  EXPECT_TRUE(nothing.applications.empty());
+class HistorySampleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    using namespace std::chrono_literals;
+    const auto now = collectors::SteadyClock::now();
+    auto& conn = observations_.connections;
+    conn.known = true;
+    conn.max = 300;
+    conn.used = 77;  // 0.256666…: /health rounds it to 0.2567
+    conn.by_application = {{"checkout", 40, 3, 1}, {"", 2, 0, 0},  {"reports", 7, 1, 0},
+                           {"a", 1, 0, 0},         {"b", 1, 0, 0}, {"c", 1, 0, 0}};
+    observations_.probe.ran = true;
+    observations_.probe.last_ok = true;
+    observations_.probe.last_seconds = 0.0004321;
+    observations_.probe.connect_last_seconds = 0.0045678;
+    observations_.database = {{now - 15s, now, 93, 7, 0}};  // rollback ratio 0.07
+    input_.name = "db";
+    input_.reachable = true;
+    input_.observations = &observations_;
+  }
+
+  // The sample of the input against its /health entry, field by field.
+  void ExpectTheNumbersHealthReports() {
+    const auto target = health::EvaluateTarget(input_, config::HealthConfig{});
+    const auto sample = HistorySample(health::HeadlineOf(input_), 42);
+    using Pointer = nlohmann::ordered_json::json_pointer;
+    EXPECT_EQ(sample.unix_seconds, 42);
+    ExpectSame(sample.probe_ms, Reported(target, Pointer("/latency_ms/last")), "probe_ms");
+    ExpectSame(sample.connect_ms, Reported(target, Pointer("/latency_ms/connect_last")),
+               "connect_ms");
+    if (input_.kind == config::TargetKind::kPgBouncer) {
+      EXPECT_TRUE(std::isnan(sample.connection_usage));
+      EXPECT_TRUE(std::isnan(sample.error_ratio));
+      EXPECT_TRUE(sample.applications.empty());
+      float usage = NAN;
+      float waiting = 0;
+      for (const auto& pool : target.at("pools")) {
+        const float ratio = Reported(pool, Pointer("/usage_ratio"));
+        if (!std::isnan(ratio) && !(usage >= ratio)) usage = ratio;
+        waiting += pool.at("client_waiting").get<float>();
+      }
+      ExpectSame(sample.pool_usage, usage, "pool_usage");
+      ExpectSame(sample.clients_waiting, input_.reachable ? waiting : NAN, "clients_waiting");
+      return;
+    }
+    EXPECT_TRUE(std::isnan(sample.pool_usage));
+    EXPECT_TRUE(std::isnan(sample.clients_waiting));
+    const auto& connections = target.at("connections");
+    ExpectSame(sample.connection_usage,
+               connections.is_null() ? NAN : Reported(connections, Pointer("/usage_ratio")),
+               "connection_usage");
+    ExpectSame(sample.error_ratio, Reported(target, Pointer("/errors/error_ratio")), "error_ratio");
+    const std::size_t listed = connections.is_null() ? 0 : connections["by_application"].size();
+    ASSERT_EQ(sample.applications.size(), std::min(listed, History::kApplications));
+    for (std::size_t i = 0; i < sample.applications.size(); ++i) {
+      const auto& application = connections["by_application"][i];
+      EXPECT_EQ(sample.applications[i].first, application.at("application_name"));
+      EXPECT_EQ(sample.applications[i].second, application.at("sessions").get<float>());
+    }
+  }
+
+  collectors::Observations observations_;
+  health::TargetInput input_;
+};
+
+TEST_F(HistorySampleTest, PostgresTargetCarriesTheNumbersHealthReports) {
+  ExpectTheNumbersHealthReports();
+  // The fixture's truth, so that a sample and a report both empty would not pass.
+  const auto sample = HistorySample(health::HeadlineOf(input_), 42);
+  EXPECT_FLOAT_EQ(sample.connection_usage, 0.2567F);
+  EXPECT_FLOAT_EQ(sample.probe_ms, 0.432F);
+  EXPECT_FLOAT_EQ(sample.connect_ms, 4.568F);
+  EXPECT_FLOAT_EQ(sample.error_ratio, 0.07F);
+  ASSERT_EQ(sample.applications.size(), History::kApplications);
+  EXPECT_EQ(sample.applications[0], (std::pair<std::string, float>("checkout", 40)));
+}
+
+TEST_F(HistorySampleTest, UnreachableAndUnknownNumbersAreNaNWhereHealthHasNull) {
+  observations_.probe.last_ok = false;
+  observations_.probe.connect_last_seconds.reset();
+  observations_.database.clear();
+  input_.reachable = false;
+  ExpectTheNumbersHealthReports();
+  const auto sample = HistorySample(health::HeadlineOf(input_), 42);
+  EXPECT_TRUE(std::isnan(sample.connection_usage));
+  EXPECT_TRUE(std::isnan(sample.probe_ms));
+  EXPECT_TRUE(std::isnan(sample.error_ratio));
+  EXPECT_TRUE(sample.applications.empty());
+}
+
+TEST_F(HistorySampleTest, PgBouncerTargetCarriesItsPoolsAsHealthReports) {
+  input_.kind = config::TargetKind::kPgBouncer;
+  observations_.pooler.known = true;
+  observations_.pooler.pools = {
+      {"app", "web", 3, 2, 2, 2, 0, 3, 0},   // 2 of 3 servers: 0.6667 as /health rounds it
+      {"app", "jobs", 5, 3, 4, 0, 0, 5, 2},  // 0.8, 3 waiting
+      {"app", "adm", 0, 1, 0, 0, 0, 0, 0},   // no pool size: no ratio, 1 waiting
+  };
+  ExpectTheNumbersHealthReports();
+  const auto sample = HistorySample(health::HeadlineOf(input_), 42);
+  EXPECT_FLOAT_EQ(sample.pool_usage, 0.8F);
+  EXPECT_FLOAT_EQ(sample.clients_waiting, 6.0F);
+  input_.reachable = false;
+  ExpectTheNumbersHealthReports();
+  EXPECT_TRUE(std::isnan(HistorySample(health::HeadlineOf(input_), 42).clients_waiting));
 }
 
 }  // namespace
