@@ -307,7 +307,7 @@ void Worker::Publish() {
     own.Add(kCapability, {{"capability", "pg_monitor"}},
             observations_.capabilities.pg_monitor ? 1 : 0);
     own.Add(kCapability, {{"capability", "pg_stat_statements"}},
-            observations_.capabilities.pg_stat_statements ? 1 : 0);
+            collectors::HasPgStatStatements(observations_) ? 1 : 0);
   }
   for (const auto& entry : schedule_) {
     snapshot->collectors.push_back({entry.name, entry.ran, entry.success, entry.error});

@@ -134,6 +134,8 @@ void Worker::DetectCapabilities() {
                  target_.name);
   }
   had = found;
+  // What the statements collector saw over the last connection no longer holds.
+  observations_.statements.extension.reset();
   JoinCluster(rows);
 }
 

@@ -60,11 +60,13 @@ struct Observations {
     bool in_recovery = false;
   } server;
 
-  // What the monitoring role may do on this server, detected on each new connection.
+  // What the monitoring role may do on this server, detected on each new connection (only
+  // there: the worker's detection is their one writer). Whether pg_stat_statements is there
+  // now is HasPgStatStatements: the statements collector looks again before every poll.
   struct Capabilities {
     bool known = false;
     bool pg_monitor = false;
-    bool pg_stat_statements = false;
+    bool pg_stat_statements = false;  // installed in the monitored database, on connecting
   } capabilities;
 
   // pg_stat_database deltas per collection over (from, at], the agent's own transactions left out.
@@ -109,6 +111,9 @@ struct Observations {
     double rollbacks = 0;
   };
   struct Statements {
+    // The statements collector's last look over this connection: the extension installed and
+    // its library loaded; nullopt before its first (a new connection forgets it).
+    std::optional<bool> extension;
     bool available = false;
     std::string unavailable;  // why not, in words an operator can act on
     std::deque<StatementsDelta> window;
@@ -169,6 +174,13 @@ struct Observations {
 
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };
+
+// Whether pg_stat_statements can be read now: what the statements collector last saw over this
+// connection (CREATE or DROP EXTENSION while the agent is connected), else what was detected on
+// connecting.
+[[nodiscard]] inline bool HasPgStatStatements(const Observations& observations) {
+  return observations.statements.extension.value_or(observations.capabilities.pg_stat_statements);
+}
 
 // What one target's worker ran on a cluster (docs/configuration.md, how the agent counts its own
 // load), as the statements collector attributes it: by the worker's role and database, as

@@ -23,7 +23,6 @@ void ShareConnections(const Observations& from, Observations& to) {
 
 void ShareStatements(const Observations& from, Observations& to) {
   to.statements = from.statements;
-  to.capabilities.pg_stat_statements = from.capabilities.pg_stat_statements;
 }
 
 // What changes what the activity collector reports besides the cluster: the slow threshold and

@@ -25,7 +25,7 @@ void StatementsCollector::Collect(CollectContext& context, metrics::FamilySet& o
   own_userid_ = catalog.own_userid;
   own_dbid_ = catalog.own_dbid;
   xact_now_ = catalog.transactions;
-  context.observations.capabilities.pg_stat_statements = catalog.extension.has_value();
+  view.extension = catalog.extension.has_value();
   if (!catalog.extension) {
     view.unavailable = catalog.why;
     view.window.clear();

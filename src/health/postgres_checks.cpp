@@ -215,7 +215,7 @@ json PostgresNotes(const TargetInput& input) {
                     "itself was busy (its threads were not scheduled): their latencies may "
                     "include the agent's own delay, not only the database's");
   }
-  if (obs.capabilities.known && !obs.capabilities.pg_stat_statements) {
+  if (obs.capabilities.known && !collectors::HasPgStatStatements(obs)) {
     notes.push_back((obs.statements.unavailable.empty()
                          ? std::string("pg_stat_statements is not available")
                          : obs.statements.unavailable) +

@@ -349,17 +349,25 @@ TEST_F(StatementsTest, MissingExtensionCausesNoServerErrorAndRecovers) {
   Catalog missing(pg::Rows(columns, {Row{"10", "5", "5000", std::nullopt, std::nullopt, "1"}}));
   Catalog not_loaded(pg::Rows(columns, {Row{"10", "5", std::nullopt, "public", "1.10", "1"}}));
   for (auto* session : {&missing, &not_loaded}) {
+    // Detected on connecting (the worker's, and only the worker's, to write) ...
     observations_.capabilities.pg_stat_statements = true;
+    observations_.statements.extension.reset();
+    EXPECT_TRUE(HasPgStatStatements(observations_));
     CollectContext context{session, target_, options_, now_, 5min, observations_, own_load_};
     metrics::FamilySet out;
     collector_.Collect(context, out);  // no throw: a missing extension is not a failure
-    EXPECT_FALSE(observations_.capabilities.pg_stat_statements);
+    // ... and dropped since: the collector's look is the newer word.
+    EXPECT_TRUE(observations_.capabilities.pg_stat_statements);
+    EXPECT_EQ(observations_.statements.extension, false);
+    EXPECT_FALSE(HasPgStatStatements(observations_));
     EXPECT_FALSE(observations_.statements.available);
   }
   EXPECT_THAT(observations_.statements.unavailable, HasSubstr("shared_preload_libraries"));
   // Created while the agent runs: a baseline first, then deltas.
+  observations_.capabilities.pg_stat_statements = false;
   Poll({{"20", "1", 4, 4}});
-  EXPECT_TRUE(observations_.capabilities.pg_stat_statements);
+  EXPECT_FALSE(observations_.capabilities.pg_stat_statements);
+  EXPECT_TRUE(HasPgStatStatements(observations_));
   EXPECT_TRUE(observations_.statements.window.empty());
   Poll({{"20", "1", 6, 6}});
   ASSERT_EQ(observations_.statements.window.size(), 1u);
