@@ -3,6 +3,7 @@
 #include "collectors/activity.h"
 #include "collectors/database.h"
 #include "collectors/log.h"
+#include "collectors/maintenance.h"
 #include "collectors/pgbouncer.h"
 #include "collectors/probe.h"
 #include "collectors/settings.h"
@@ -37,6 +38,9 @@ const std::vector<CollectorInfo>& CollectorTable() {
        true, false, &ShareStatements},
       // Not shared: reset_val includes a database's own ALTER DATABASE … SET values.
       {"settings", true, &config::TargetSettings::settings_interval, &Make<SettingsCollector>},
+      // Wraparound, the xmin horizon, the archiver, checkpoints and sizes: slow-moving state.
+      {"maintenance", true, &config::TargetSettings::maintenance_interval,
+       &Make<MaintenanceCollector>},
       // Reads a file rather than the database; it follows the log at the probe's pace.
       {"log", false, &config::TargetSettings::probe_interval, &Make<LogCollector>},
       // PgBouncer targets only: pools, clients and stats, at the pace of pg_stat_activity.

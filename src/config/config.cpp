@@ -68,6 +68,20 @@ class Reader : public YamlReader {
     return thresholds;
   }
 
+  // Counts (transactions, files): whole numbers, warn below critical.
+  Thresholds CountThresholds(const YAML::Node& node, const std::string& path,
+                             Thresholds thresholds) const {
+    ForEachKey(node, path, {"warn", "critical"},
+               [&](const std::string& key, const YAML::Node& value, const std::string& p) {
+                 (key == "warn" ? thresholds.warn : thresholds.critical) =
+                     Integer(value, p, 0, 2147483647);
+               });
+    if (thresholds.warn >= thresholds.critical) {
+      Fail(node, path, "warn must be below critical");
+    }
+    return thresholds;
+  }
+
   DurationThresholds LatencyThresholds(const YAML::Node& node, const std::string& path,
                                        DurationThresholds thresholds) const {
     ForEachKey(node, path, {"warn", "critical"},
@@ -204,7 +218,8 @@ class Reader : public YamlReader {
 
   void ReadHealth(const YAML::Node& node, const std::string& path, HealthConfig& health) const {
     ForEachKey(node, path,
-               {"window", "connection_usage", "error_ratio", "probe_latency", "mean_query_time"},
+               {"window", "connection_usage", "error_ratio", "probe_latency", "mean_query_time",
+                "wraparound", "xmin_horizon", "archive_ready_files"},
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (key == "window") health.window = PositiveDuration(value, p);
                  if (key == "connection_usage") {
@@ -217,6 +232,14 @@ class Reader : public YamlReader {
                  }
                  if (key == "mean_query_time") {
                    health.mean_query_time = LatencyThresholds(value, p, health.mean_query_time);
+                 }
+                 if (key == "wraparound")
+                   health.wraparound = RatioThresholds(value, p, health.wraparound);
+                 if (key == "xmin_horizon")
+                   health.xmin_horizon = CountThresholds(value, p, health.xmin_horizon);
+                 if (key == "archive_ready_files") {
+                   health.archive_ready_files =
+                       CountThresholds(value, p, health.archive_ready_files);
                  }
                });
   }

@@ -95,6 +95,7 @@ struct TargetSettings {
   Duration database_interval = std::chrono::seconds(15);
   Duration statements_interval = std::chrono::seconds(30);
   Duration settings_interval = std::chrono::minutes(5);
+  Duration maintenance_interval = std::chrono::minutes(1);
   Duration connect_timeout = std::chrono::seconds(5);
   Duration query_timeout = std::chrono::seconds(3);
   Duration slow_query_threshold = std::chrono::seconds(1);
@@ -149,6 +150,11 @@ struct HealthConfig {
   Thresholds error_ratio{0.01, 0.05};
   DurationThresholds probe_latency{std::chrono::milliseconds(100), std::chrono::milliseconds(500)};
   DurationThresholds mean_query_time{std::chrono::milliseconds(500), std::chrono::seconds(1)};
+  // The oldest xid or mxid age as a share of 2^31; the oldest xmin holder's age in transactions;
+  // .ready files waiting to be archived.
+  Thresholds wraparound{0.5, 0.75};
+  Thresholds xmin_horizon{10000000, 100000000};
+  Thresholds archive_ready_files{16, 128};
 
   bool operator==(const HealthConfig&) const = default;
 };

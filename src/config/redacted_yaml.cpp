@@ -23,6 +23,8 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
       << FormatDuration(settings.statements_interval);
   out << YAML::Key << "settings_interval" << YAML::Value
       << FormatDuration(settings.settings_interval);
+  out << YAML::Key << "maintenance_interval" << YAML::Value
+      << FormatDuration(settings.maintenance_interval);
   out << YAML::Key << "connect_timeout" << YAML::Value << FormatDuration(settings.connect_timeout);
   out << YAML::Key << "query_timeout" << YAML::Value << FormatDuration(settings.query_timeout);
   out << YAML::Key << "slow_query_threshold" << YAML::Value
@@ -117,6 +119,12 @@ std::string ToRedactedYaml(const Config& config) {
                  FormatDuration(health.probe_latency.critical));
   EmitThresholds(out, "mean_query_time", FormatDuration(health.mean_query_time.warn),
                  FormatDuration(health.mean_query_time.critical));
+  EmitThresholds(out, "wraparound", health.wraparound.warn, health.wraparound.critical);
+  EmitThresholds(out, "xmin_horizon", static_cast<long long>(health.xmin_horizon.warn),
+                 static_cast<long long>(health.xmin_horizon.critical));
+  EmitThresholds(out, "archive_ready_files",
+                 static_cast<long long>(health.archive_ready_files.warn),
+                 static_cast<long long>(health.archive_ready_files.critical));
   out << YAML::EndMap;
   if (!config.targets_files.empty()) {
     out << YAML::Key << "targets_files" << YAML::Value << YAML::BeginSeq;
