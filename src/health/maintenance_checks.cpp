@@ -184,7 +184,8 @@ void AddMaintenanceChecks(const TargetInput& input, const config::HealthConfig& 
 
 json MaintenanceJson(const TargetInput& input) {
   const Maintenance& seen = input.observations->maintenance;
-  if (!seen.known) return nullptr;
+  // A target that is down has no current figures: the last ones would read as today's.
+  if (!input.reachable || !seen.known) return nullptr;
   auto age = [](const std::optional<Maintenance::Age>& oldest) -> json {
     if (!oldest) return nullptr;
     return {{"database", oldest->database},

@@ -14,7 +14,8 @@ namespace pgvigil::health {
 void AddMaintenanceChecks(const TargetInput& input, const config::HealthConfig& config,
                           Checks& checks);
 
-// The target's `maintenance` object, or null until the collector has read it.
+// The target's `maintenance` object, or null until the collector has read it and while the
+// target is unreachable.
 [[nodiscard]] nlohmann::ordered_json MaintenanceJson(const TargetInput& input);
 
 // "12,345,678": counts in reasons, grouped so a person can read them.

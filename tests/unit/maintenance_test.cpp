@@ -300,5 +300,11 @@ TEST_F(MaintenanceHealthTest, UnknownUntilTheCollectorRan) {
   EXPECT_EQ(health::MaintenanceJson(input_), nullptr);
 }
 
+TEST_F(MaintenanceHealthTest, NothingStaleWhileUnreachable) {
+  input_.reachable = false;
+  EXPECT_EQ(health::MaintenanceJson(input_), nullptr);
+  EXPECT_EQ(Check("xmin_horizon")["detail"], "the target is unreachable");
+}
+
 }  // namespace
 }  // namespace pgvigil::collectors
