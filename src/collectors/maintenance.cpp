@@ -106,7 +106,8 @@ void CollectXminHorizon(pg::Session& session, const Capabilities& can,
     for (std::size_t i = 0; i < kinds.size(); ++i) {
       if (kind == kinds[i].first) ages[i] = *value;
     }
-    if (seen.xmin_horizon && seen.xmin_horizon->age >= *value) continue;
+    // An xmin as new as the next transaction holds nothing back (a monitoring poll's snapshot).
+    if (*value <= 0 || (seen.xmin_horizon && seen.xmin_horizon->age >= *value)) continue;
     auto text = [&](const char* column) { return rows.At(row, rows.Column(column)); };
     seen.xmin_horizon = Observations::Maintenance::Holder{kind,
                                                           *value,

@@ -334,6 +334,8 @@ class MaintenanceTest(unittest.TestCase):
                        "standby_feedback"]:
             self.assertEqual(harness.sample(metrics, "pg_xmin_horizon_age", target="monitor",
                                             holder=holder), 0, holder)
+        # Nothing holds the horizon back: no holder named (other sessions' polls have age 0).
+        self.assertIsNone(self.maintenance()["xmin_horizon"])
         monitor_notes = " ".join(self.target("monitor")["notes"])
         self.assertNotIn("pg_ls_waldir", monitor_notes)
         self.assertNotIn("pg_read_all_stats", monitor_notes)

@@ -197,6 +197,18 @@ TEST_F(MaintenanceCollectorTest, PlainRoleLeavesOutWhatItMayNotReadAndNeverCalls
   EXPECT_EQ(observations_.maintenance.xmin_horizon->gid, "tx1");
 }
 
+TEST_F(MaintenanceCollectorTest, AHolderOfAgeZeroHoldsNothingBack) {
+  FakeSession session(150000);
+  Respond(session, true);
+  session.Respond("UNION ALL",
+                  pg::Rows(kHolderColumns, {Row{"transaction", "0", "77", "pgvigil", "monitor",
+                                                "active", "2026-12-07T06:00:00Z", std::nullopt,
+                                                std::nullopt, std::nullopt}}));
+  const auto families = Collect(session);
+  EXPECT_EQ(SampleValue(families, "pg_xmin_horizon_age", {{"holder", "transaction"}}), 0);
+  EXPECT_FALSE(observations_.maintenance.xmin_horizon);
+}
+
 class MaintenanceHealthTest : public ::testing::Test {
  protected:
   void SetUp() override {
