@@ -172,6 +172,46 @@ struct Observations {
     std::vector<std::string> unavailable;
   } pooler;
 
+  // Wraparound ages, the xmin horizon's oldest holder, the archiver and pg_wal, as the
+  // maintenance collector last read them (docs/metrics.md, maintenance collector).
+  struct Maintenance {
+    bool known = false;
+    struct Age {
+      std::string database;  // the database with the oldest age
+      double age = 0;
+    };
+    std::optional<Age> xid_age;
+    std::optional<Age> mxid_age;
+    // The oldest of the holders the role may read. Fields a kind has no use for stay empty.
+    struct Holder {
+      std::string kind;  // transaction, replication_slot, prepared_transaction, standby_feedback
+      double age = 0;
+      std::optional<double> pid;
+      std::optional<std::string> application;
+      std::optional<std::string> user;
+      std::optional<std::string> state;
+      std::optional<std::string> since;  // ISO 8601, UTC
+      std::optional<std::string> slot;
+      std::optional<std::string> gid;
+      std::optional<std::string> standby;
+    };
+    std::optional<Holder> xmin_horizon;
+    bool xmin_horizon_readable = false;  // at least one kind of holder could be read
+    struct Archiver {
+      std::string mode;  // archive_mode
+      double archived = 0;
+      double failed = 0;
+      bool failing = false;
+      std::optional<double> ready_files;  // nullopt without pg_ls_archive_statusdir
+      std::optional<std::string> last_failed_wal;
+      std::optional<std::string> last_failed_time;
+    };
+    std::optional<Archiver> archiver;
+    std::optional<double> wal_bytes;
+    // What the role may not read, one sentence each (the target's notes).
+    std::vector<std::string> unavailable;
+  } maintenance;
+
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };
 

@@ -3,6 +3,7 @@
 #include "collectors/activity.h"
 #include "collectors/database.h"
 #include "collectors/log.h"
+#include "collectors/maintenance.h"
 #include "collectors/pgbouncer.h"
 #include "collectors/probe.h"
 #include "collectors/settings.h"
@@ -93,6 +94,13 @@ const std::vector<CollectorInfo>& CollectorTable() {
        .default_interval = minutes(5),
        .make = &Make<SettingsCollector>,
        .metrics = SettingsMetrics()},
+      // Wraparound, the xmin horizon, the archiver, checkpoints and sizes: slow-moving state.
+      {.name = "maintenance",
+       .enabled_by_default = true,
+       .interval_key = "maintenance_interval",
+       .default_interval = minutes(1),
+       .make = &Make<MaintenanceCollector>,
+       .metrics = MaintenanceMetrics()},
       // Reads a file rather than the database; it follows the log at the probe's pace.
       {.name = "log",
        .enabled_by_default = false,

@@ -154,6 +154,11 @@ struct HealthConfig {
   Thresholds error_ratio{0.01, 0.05};
   DurationThresholds probe_latency{std::chrono::milliseconds(100), std::chrono::milliseconds(500)};
   DurationThresholds mean_query_time{std::chrono::milliseconds(500), std::chrono::seconds(1)};
+  // The oldest xid or mxid age as a share of 2^31; the oldest xmin holder's age in transactions;
+  // .ready files waiting to be archived.
+  Thresholds wraparound{0.5, 0.75};
+  Thresholds xmin_horizon{10000000, 100000000};
+  Thresholds archive_ready_files{16, 128};
 
   bool operator==(const HealthConfig&) const = default;
 };

@@ -114,17 +114,20 @@ Field<Section> StringListField(std::string key, std::vector<std::string> Section
       }};
 }
 
-// {warn, critical} with warn below critical: numbers from `min` to `max`, or durations.
+// {warn, critical} with warn below critical: numbers from `min` to `max` (whole numbers when
+// `whole`: counts of transactions or files, printed as such), or durations.
 template <typename Section>
-Field<Section> ThresholdsField(std::string key, Thresholds Section::*member, double min,
-                               double max) {
+Field<Section> ThresholdsField(std::string key, Thresholds Section::*member, double min, double max,
+                               bool whole = false) {
   return {std::move(key),
-          [member, min, max](const YamlReader& r, const YAML::Node& n, const std::string& p,
-                             Section& s) {
+          [member, min, max, whole](const YamlReader& r, const YAML::Node& n, const std::string& p,
+                                    Section& s) {
             Thresholds thresholds = s.*member;
             r.ForEachKey(n, p, {"warn", "critical"},
                          [&](const std::string& k, const YAML::Node& v, const std::string& vp) {
-                           const double number = r.Number(v, vp);
+                           const double number = whole ? r.Integer(v, vp, static_cast<int>(min),
+                                                                   static_cast<int>(max))
+                                                       : r.Number(v, vp);
                            if (number < min || number > max) {
                              r.Fail(v, vp,
                                     max == 1 ? std::string("expected a ratio from 0 to 1")
@@ -138,11 +141,18 @@ Field<Section> ThresholdsField(std::string key, Thresholds Section::*member, dou
             }
             s.*member = thresholds;
           },
-          [member](YAML::Emitter& out, const Section& s) {
+          [member, whole](YAML::Emitter& out, const Section& s) {
+            const auto emit = [&](double value) {
+              if (whole) {
+                out << static_cast<long long>(value);
+              } else {
+                EmitDouble(out, value);
+              }
+            };
             out << YAML::Flow << YAML::BeginMap << YAML::Key << "warn" << YAML::Value;
-            EmitDouble(out, (s.*member).warn);
+            emit((s.*member).warn);
             out << YAML::Key << "critical" << YAML::Value;
-            EmitDouble(out, (s.*member).critical);
+            emit((s.*member).critical);
             out << YAML::EndMap;
           }};
 }

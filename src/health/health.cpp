@@ -5,6 +5,7 @@
 
 #include "health/check.h"
 #include "health/error_ratio.h"
+#include "health/maintenance_checks.h"
 #include "health/pgbouncer_checks.h"
 #include "health/postgres_checks.h"
 
@@ -204,6 +205,7 @@ json EvaluatePostgres(const TargetInput& input, const config::HealthConfig& conf
         {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},
         {"probe_failures", obs.probe.failures.size()},
         {"recent", RecentErrorsJson(obs.log)}}},
+      {"maintenance", MaintenanceJson(input)},
       {"checks", checks.ToJson()},
       {"reasons", checks.reasons()},
       {"notes", PostgresNotes(input)},

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "health/maintenance_checks.h"
+
 namespace pgvigil::health {
 namespace {
 
@@ -190,6 +192,7 @@ Checks PostgresChecks(const TargetInput& input, const config::HealthConfig& conf
   AddMeanQueryTime(input, config, checks);
   AddSlowQueries(input, checks);
   AddConnectProbe(input, checks);
+  AddMaintenanceChecks(input, config, checks);
   return checks;
 }
 
@@ -221,6 +224,9 @@ json PostgresNotes(const TargetInput& input) {
                          : obs.statements.unavailable) +
                     ": statement timing is unavailable and the error ratio falls back to "
                     "rollbacks");
+  }
+  if (input.reachable) {
+    for (const std::string& unavailable : obs.maintenance.unavailable) notes.push_back(unavailable);
   }
   return notes;
 }

@@ -198,12 +198,40 @@ TEST_F(ConfigFileTest, WarnMustBeBelowCritical) {
               HasSubstr("expected a ratio from 0 to 1"));
 }
 
+TEST_F(ConfigFileTest, MaintenanceIntervalAndThresholds) {
+  const Config defaults = LoadString(kTarget, "defaults.yaml");
+  EXPECT_EQ(defaults.defaults.Interval("maintenance_interval"), 1min);
+  EXPECT_TRUE(defaults.targets[0].settings.collectors.at("maintenance"));
+  EXPECT_DOUBLE_EQ(defaults.health.wraparound.warn, 0.5);
+  EXPECT_DOUBLE_EQ(defaults.health.xmin_horizon.critical, 100000000);
+  EXPECT_DOUBLE_EQ(defaults.health.archive_ready_files.warn, 16);
+  const Config config =
+      LoadString(std::string("defaults:\n  maintenance_interval: 30s\n") + kTarget +
+                     "health:\n  wraparound: {warn: 0.4, critical: 0.6}\n"
+                     "  xmin_horizon: {warn: 5000000, critical: 50000000}\n"
+                     "  archive_ready_files: {warn: 8, critical: 64}\n",
+                 "maintenance.yaml");
+  EXPECT_EQ(config.targets[0].settings.Interval("maintenance_interval"), 30s);
+  EXPECT_DOUBLE_EQ(config.health.wraparound.critical, 0.6);
+  EXPECT_DOUBLE_EQ(config.health.xmin_horizon.warn, 5000000);
+  EXPECT_DOUBLE_EQ(config.health.archive_ready_files.critical, 64);
+  const std::string yaml = ToRedactedYaml(config);
+  EXPECT_THAT(yaml, HasSubstr("xmin_horizon: {warn: 5000000, critical: 50000000}"));
+  EXPECT_THAT(yaml, HasSubstr("maintenance_interval: 30s"));
+  EXPECT_EQ(LoadString(yaml, "redacted").health, config.health);
+  EXPECT_THAT(ErrorOf(std::string(kTarget) + "health:\n  xmin_horizon: {warn: 1.5}\n"),
+              HasSubstr("health.xmin_horizon.warn"));
+  EXPECT_THAT(ErrorOf(std::string(kTarget) + "health:\n  wraparound: {warn: 0.9}\n"),
+              HasSubstr("health.wraparound: warn must be below critical"));
+}
+
 TEST_F(ConfigFileTest, UnknownCollector) {
   const std::string message =
       ErrorOf(std::string(kTarget) + "defaults:\n  collectors: {probe: true, activty: true}\n");
-  EXPECT_THAT(message,
-              HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
-                        "probe, activity, database, statements, settings, log, pgbouncer)"));
+  EXPECT_THAT(
+      message,
+      HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
+                "probe, activity, database, statements, settings, maintenance, log, pgbouncer)"));
 }
 
 TEST_F(ConfigFileTest, UnreadablePasswordFile) {

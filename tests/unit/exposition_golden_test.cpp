@@ -180,6 +180,29 @@ void Answer(FakeSession& fake, int pass) {
                              "2", "16384", "500", "99500", "40", "1", "0", "2"},
                          Row{"postgres", "1", "50", "1", "0", "0", "0", "0", "10", "990", "12", "0",
                              "0", "0"}}));
+  // maintenance: what the role may read, then each view.
+  fake.Respond("pg_has_role('pg_read_all_stats', 'USAGE')",
+               pg::Rows({"read_all_stats", "waldir", "archive_statusdir", "activity", "slots",
+                         "prepared", "replication", "archiver", "checkpoints"},
+                        {Row{"t", "t", "t", "t", "t", "t", "t", "t", "t"}}));
+  fake.Respond("mxid_age(datminmxid)",
+               pg::Rows({"datname", "xid_age", "mxid_age", "size_bytes"},
+                        {Row{"app", second ? "1250" : "1200", "7", "8388608"},
+                         Row{"postgres", "900", "7", "7700000"}}));
+  fake.Respond("AS holder", pg::Rows({"holder", "age", "pid", "application", "usename", "state",
+                                      "since", "slot", "gid", "standby"},
+                                     {Row{"prepared_transaction", "57", std::nullopt, std::nullopt,
+                                          "web", std::nullopt, "2026-01-01T00:00:00Z", std::nullopt,
+                                          "tx1", std::nullopt}}));
+  fake.Respond(
+      "FROM pg_stat_archiver",
+      pg::Rows({"mode", "archived", "failed", "failing", "last_failed_wal", "last_failed_time"},
+               {Row{"on", second ? "12" : "10", "0", "f", std::nullopt, std::nullopt}}));
+  fake.Respond("FROM pg_ls_archive_statusdir()", pg::Rows({"ready"}, {Row{"1"}}));
+  fake.Respond("FROM pg_ls_waldir()", pg::Rows({"bytes", "files"}, {Row{"33554432", "2"}}));
+  fake.Respond("FROM pg_stat_bgwriter",
+               pg::Rows({"timed", "requested", "write_ms", "sync_ms", "buffers"},
+                        {Row{"40", second ? "4" : "3", "12500", "250", "900"}}));
   // log: the heartbeat.
   fake.Respond("pgvigil heartbeat", pg::Rows());
   // The probe, last: "SELECT 1" occurs in statements answered above.
