@@ -5,6 +5,7 @@
 #include "collectors/log.h"
 #include "collectors/pgbouncer.h"
 #include "collectors/probe.h"
+#include "collectors/replication.h"
 #include "collectors/settings.h"
 #include "collectors/statements.h"
 
@@ -42,6 +43,9 @@ const std::vector<CollectorInfo>& CollectorTable() {
       // PgBouncer targets only: pools, clients and stats, at the pace of pg_stat_activity.
       {"pgbouncer", true, &config::TargetSettings::activity_interval, &Make<PgBouncerCollector>,
        false, true},
+      // Streaming replication and slots (docs/metrics.md, replication).
+      {"replication", true, &config::TargetSettings::replication_interval,
+       &Make<ReplicationCollector>},
   };
   return table;
 }

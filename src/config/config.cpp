@@ -204,7 +204,8 @@ class Reader : public YamlReader {
 
   void ReadHealth(const YAML::Node& node, const std::string& path, HealthConfig& health) const {
     ForEachKey(node, path,
-               {"window", "connection_usage", "error_ratio", "probe_latency", "mean_query_time"},
+               {"window", "connection_usage", "error_ratio", "probe_latency", "mean_query_time",
+                "replication_lag", "replication_slot_inactive"},
                [&](const std::string& key, const YAML::Node& value, const std::string& p) {
                  if (key == "window") health.window = PositiveDuration(value, p);
                  if (key == "connection_usage") {
@@ -217,6 +218,13 @@ class Reader : public YamlReader {
                  }
                  if (key == "mean_query_time") {
                    health.mean_query_time = LatencyThresholds(value, p, health.mean_query_time);
+                 }
+                 if (key == "replication_lag") {
+                   health.replication_lag = LatencyThresholds(value, p, health.replication_lag);
+                 }
+                 if (key == "replication_slot_inactive") {
+                   health.replication_slot_inactive =
+                       LatencyThresholds(value, p, health.replication_slot_inactive);
                  }
                });
   }

@@ -95,6 +95,7 @@ struct TargetSettings {
   Duration database_interval = std::chrono::seconds(15);
   Duration statements_interval = std::chrono::seconds(30);
   Duration settings_interval = std::chrono::minutes(5);
+  Duration replication_interval = std::chrono::seconds(15);
   Duration connect_timeout = std::chrono::seconds(5);
   Duration query_timeout = std::chrono::seconds(3);
   Duration slow_query_threshold = std::chrono::seconds(1);
@@ -149,6 +150,10 @@ struct HealthConfig {
   Thresholds error_ratio{0.01, 0.05};
   DurationThresholds probe_latency{std::chrono::milliseconds(100), std::chrono::milliseconds(500)};
   DurationThresholds mean_query_time{std::chrono::milliseconds(500), std::chrono::seconds(1)};
+  // Replay lag of each standby on a primary, of the server itself on a standby.
+  DurationThresholds replication_lag{std::chrono::seconds(30), std::chrono::minutes(5)};
+  // How long a slot that retains WAL may be without a consumer.
+  DurationThresholds replication_slot_inactive{std::chrono::minutes(10), std::chrono::hours(1)};
 
   bool operator==(const HealthConfig&) const = default;
 };

@@ -23,6 +23,8 @@ void EmitSettings(YAML::Emitter& out, const TargetSettings& settings) {
       << FormatDuration(settings.statements_interval);
   out << YAML::Key << "settings_interval" << YAML::Value
       << FormatDuration(settings.settings_interval);
+  out << YAML::Key << "replication_interval" << YAML::Value
+      << FormatDuration(settings.replication_interval);
   out << YAML::Key << "connect_timeout" << YAML::Value << FormatDuration(settings.connect_timeout);
   out << YAML::Key << "query_timeout" << YAML::Value << FormatDuration(settings.query_timeout);
   out << YAML::Key << "slow_query_threshold" << YAML::Value
@@ -117,6 +119,11 @@ std::string ToRedactedYaml(const Config& config) {
                  FormatDuration(health.probe_latency.critical));
   EmitThresholds(out, "mean_query_time", FormatDuration(health.mean_query_time.warn),
                  FormatDuration(health.mean_query_time.critical));
+  EmitThresholds(out, "replication_lag", FormatDuration(health.replication_lag.warn),
+                 FormatDuration(health.replication_lag.critical));
+  EmitThresholds(out, "replication_slot_inactive",
+                 FormatDuration(health.replication_slot_inactive.warn),
+                 FormatDuration(health.replication_slot_inactive.critical));
   out << YAML::EndMap;
   if (!config.targets_files.empty()) {
     out << YAML::Key << "targets_files" << YAML::Value << YAML::BeginSeq;

@@ -110,10 +110,12 @@ void ReadLogSource(const YamlReader& reader, const YAML::Node& node, const std::
 
 const std::vector<std::string>& SettingKeys() {
   static const std::vector<std::string> keys = {
-      "probe_interval",       "connect_probe_interval",  "activity_interval",  "database_interval",
-      "statements_interval",  "settings_interval",       "connect_timeout",    "query_timeout",
-      "slow_query_threshold", "statements_top_n",        "applications_top_n", "collectors",
-      "log_source",           "housekeeping_statements", "monitoring_roles"};
+      "probe_interval",      "connect_probe_interval",  "activity_interval",
+      "database_interval",   "statements_interval",     "settings_interval",
+      "connect_timeout",     "query_timeout",           "slow_query_threshold",
+      "statements_top_n",    "applications_top_n",      "collectors",
+      "log_source",          "housekeeping_statements", "monitoring_roles",
+      "replication_interval"};
   return keys;
 }
 
@@ -149,6 +151,8 @@ void ReadSetting(const YamlReader& reader, const YAML::Node& node, const std::st
     settings.statements_interval = reader.PositiveDuration(node, path);
   } else if (key == "settings_interval") {
     settings.settings_interval = reader.PositiveDuration(node, path);
+  } else if (key == "replication_interval") {
+    settings.replication_interval = reader.PositiveDuration(node, path);
   } else if (key == "connect_timeout") {
     settings.connect_timeout = reader.PositiveDuration(node, path);
   } else if (key == "query_timeout") {

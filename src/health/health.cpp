@@ -6,6 +6,7 @@
 #include "health/error_ratio.h"
 #include "health/pgbouncer_checks.h"
 #include "health/postgres_checks.h"
+#include "health/replication_checks.h"
 
 namespace pgvigil::health {
 namespace {
@@ -168,6 +169,7 @@ json EvaluatePostgres(const TargetInput& input, const config::HealthConfig& conf
         {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},
         {"probe_failures", obs.probe.failures.size()},
         {"recent", RecentErrorsJson(obs.log)}}},
+      {"replication", ReplicationJson(input)},
       {"checks", checks.ToJson()},
       {"reasons", checks.reasons()},
       {"notes", PostgresNotes(input)},

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <string>
 
+#include "health/replication_checks.h"
+
 namespace pgvigil::health {
 namespace {
 
@@ -190,6 +192,7 @@ Checks PostgresChecks(const TargetInput& input, const config::HealthConfig& conf
   AddMeanQueryTime(input, config, checks);
   AddSlowQueries(input, checks);
   AddConnectProbe(input, checks);
+  AddReplicationChecks(input, config, checks);
   return checks;
 }
 
@@ -222,6 +225,7 @@ json PostgresNotes(const TargetInput& input) {
                     ": statement timing is unavailable and the error ratio falls back to "
                     "rollbacks");
   }
+  AddReplicationNotes(input, notes);
   return notes;
 }
 
