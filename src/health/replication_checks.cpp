@@ -186,11 +186,10 @@ void AddReplicationSlots(const TargetInput& input, const config::HealthConfig& c
     if (slot.active || slot.retained_bytes.value_or(0) <= 0) continue;
     const Level level = LevelOf(slot.inactive_seconds, warn, critical);
     if (level == Level::kOk) continue;
-    findings.emplace_back(level, name + " inactive for " + FormatSeconds(slot.inactive_seconds) +
-                                     " retains " + FormatBytes(*slot.retained_bytes) +
-                                     KeepSize(*replication) + " (> " +
-                                     FormatSeconds(level == Level::kCritical ? critical : warn) +
-                                     " without a consumer)");
+    findings.emplace_back(
+        level, name + " inactive for " + FormatSeconds(slot.inactive_seconds) + " retains " +
+                   FormatBytes(*slot.retained_bytes) + KeepSize(*replication) + " (inactive > " +
+                   FormatSeconds(level == Level::kCritical ? critical : warn) + ")");
   }
   std::stable_sort(findings.begin(), findings.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
