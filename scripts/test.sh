@@ -56,7 +56,7 @@ if $whole_suite; then
   pg_start_test_server
   echo "test.sh: the whole suite against PostgreSQL $primary"
   ctest --test-dir "$build" --output-on-failure --timeout 900 "${ctest_args[@]}"
-  grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\)' \
+  grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\| replication: \)' \
     "$build/Testing/Temporary/LastTest.log" || true
   pg_cleanup
 fi
@@ -110,10 +110,10 @@ for major in $majors; do
   [[ "$major" == "$primary" ]] && continue
   export PGV_MAJOR=$major
   pg_start_test_server
-  echo "test.sh: integration tests, the accounting suite and the syslog path against PostgreSQL $major"
-  ctest --test-dir "$build" --output-on-failure --timeout 900 -L 'integration|accounting|logs'
-  # What the accounting suite measured against its own truth, for the record.
-  grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\)' \
+  echo "test.sh: integration tests, the accounting suite, the syslog path and the replication scenarios against PostgreSQL $major"
+  ctest --test-dir "$build" --output-on-failure --timeout 900 -L 'integration|accounting|logs|replication'
+  # What the accounting suite and the replication scenarios measured against their own truth.
+  grep -h '^PostgreSQL .*\(error_ratio\|mean_query_time\| replication: \)' \
     "$build/Testing/Temporary/LastTest.log" || true
   pg_cleanup
 done

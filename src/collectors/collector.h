@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -211,6 +212,48 @@ struct Observations {
     // What the role may not read, one sentence each (the target's notes).
     std::vector<std::string> unavailable;
   } maintenance;
+  // The replication collector's last collection (docs/metrics.md, replication): the standbys of
+  // a primary (or those cascading from a standby), a standby's WAL receiver, the slots. A value
+  // the monitoring role may not read is nullopt and `notes` says why.
+  struct Replication {
+    bool known = false;
+    bool in_recovery = false;
+    struct Standby {
+      std::string name;  // application_name
+      std::optional<std::string> client_addr;
+      std::string state;       // "" when hidden
+      std::string sync_state;  // "" when hidden
+      // sent, write, flush, replay: bytes behind the server's position
+      std::array<std::optional<double>, 4> lag_bytes;
+      // write, flush, replay: PostgreSQL's lag times, 0 once the stage is caught up
+      std::array<std::optional<double>, 3> lag_seconds;
+    };
+    std::vector<Standby> standbys;
+    struct Receiver {
+      std::optional<bool> streaming;  // nullopt when the role may not read the status
+      std::string status;             // "" when no WAL receiver runs
+      std::optional<std::string> sender;
+      std::optional<double> last_message_age_seconds;
+      std::optional<double> replay_lag_bytes;
+      std::optional<double> replay_lag_seconds;
+      std::optional<double> since_last_replay_seconds;
+    };
+    std::optional<Receiver> receiver;  // on a standby only
+    struct Slot {
+      std::string name;
+      std::string type;
+      std::optional<std::string> database;
+      bool active = false;
+      std::optional<double> retained_bytes;
+      std::optional<std::string> wal_status;  // 13+
+      std::optional<double> safe_wal_bytes;   // 13+, with max_slot_wal_keep_size set
+      double inactive_seconds = 0;
+    };
+    std::vector<Slot> slots;
+    std::optional<std::string> max_slot_wal_keep_size;  // 13+; "-1" when unset
+    std::optional<double> wal_bytes;
+    std::vector<std::string> notes;
+  } replication;
 
   std::optional<std::string> last_error;  // why the target is unreachable, if it is
 };

@@ -162,7 +162,13 @@ void CollectXminHorizon(pg::Session& session, const Capabilities& can,
       if (kind == kinds[i].first) ages[i] = *value;
     }
     // An xmin as new as the next transaction holds nothing back (a monitoring poll's snapshot).
-    if (*value <= 0 || (seen.xmin_horizon && seen.xmin_horizon->age >= *value)) continue;
+    // At the same age, a session's snapshot is held by the prepared transaction, slot or standby
+    // whose xmin it took, not the other way round: they are named.
+    const auto& oldest = seen.xmin_horizon;
+    const bool older =
+        !oldest || *value > oldest->age ||
+        (*value == oldest->age && oldest->kind == "transaction" && kind != "transaction");
+    if (*value <= 0 || !older) continue;
     auto text = [&](const char* column) { return rows.At(row, rows.Column(column)); };
     seen.xmin_horizon = Observations::Maintenance::Holder{kind,
                                                           *value,

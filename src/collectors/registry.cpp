@@ -6,6 +6,7 @@
 #include "collectors/maintenance.h"
 #include "collectors/pgbouncer.h"
 #include "collectors/probe.h"
+#include "collectors/replication.h"
 #include "collectors/settings.h"
 #include "collectors/statements.h"
 #include "config/config.h"
@@ -94,6 +95,13 @@ const std::vector<CollectorInfo>& CollectorTable() {
        .default_interval = minutes(5),
        .make = &Make<SettingsCollector>,
        .metrics = SettingsMetrics()},
+      // Streaming replication and slots (docs/metrics.md, replication).
+      {.name = "replication",
+       .enabled_by_default = true,
+       .interval_key = "replication_interval",
+       .default_interval = seconds(15),
+       .make = &Make<ReplicationCollector>,
+       .metrics = ReplicationMetrics()},
       // Wraparound, the xmin horizon, the archiver, checkpoints and sizes: slow-moving state.
       {.name = "maintenance",
        .enabled_by_default = true,

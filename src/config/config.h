@@ -154,6 +154,10 @@ struct HealthConfig {
   Thresholds error_ratio{0.01, 0.05};
   DurationThresholds probe_latency{std::chrono::milliseconds(100), std::chrono::milliseconds(500)};
   DurationThresholds mean_query_time{std::chrono::milliseconds(500), std::chrono::seconds(1)};
+  // Replay lag of each standby on a primary, of the server itself on a standby.
+  DurationThresholds replication_lag{std::chrono::seconds(30), std::chrono::minutes(5)};
+  // How long a slot that retains WAL may be without a consumer.
+  DurationThresholds replication_slot_inactive{std::chrono::minutes(10), std::chrono::hours(1)};
   // The oldest xid or mxid age as a share of 2^31; the oldest xmin holder's age in transactions;
   // .ready files waiting to be archived.
   Thresholds wraparound{0.5, 0.75};

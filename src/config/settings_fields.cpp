@@ -82,6 +82,8 @@ const Fields<HealthConfig>& HealthFields() {
       ThresholdsField("error_ratio", &H::error_ratio, 0, 1),
       DurationThresholdsField("probe_latency", &H::probe_latency),
       DurationThresholdsField("mean_query_time", &H::mean_query_time),
+      DurationThresholdsField("replication_lag", &H::replication_lag),
+      DurationThresholdsField("replication_slot_inactive", &H::replication_slot_inactive),
       ThresholdsField("wraparound", &H::wraparound, 0, 1),
       ThresholdsField("xmin_horizon", &H::xmin_horizon, 0, 2147483647, /*whole=*/true),
       ThresholdsField("archive_ready_files", &H::archive_ready_files, 0, 2147483647,

@@ -8,6 +8,7 @@
 #include "health/maintenance_checks.h"
 #include "health/pgbouncer_checks.h"
 #include "health/postgres_checks.h"
+#include "health/replication_checks.h"
 
 namespace pgvigil::health {
 namespace {
@@ -205,6 +206,7 @@ json EvaluatePostgres(const TargetInput& input, const config::HealthConfig& conf
         {"deadlocks", obs.database.empty() ? json(nullptr) : json(Count(Deadlocks(obs)))},
         {"probe_failures", obs.probe.failures.size()},
         {"recent", RecentErrorsJson(obs.log)}}},
+      {"replication", ReplicationJson(input)},
       {"maintenance", MaintenanceJson(input)},
       {"checks", checks.ToJson()},
       {"reasons", checks.reasons()},

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "health/maintenance_checks.h"
+#include "health/replication_checks.h"
 
 namespace pgvigil::health {
 namespace {
@@ -192,6 +193,7 @@ Checks PostgresChecks(const TargetInput& input, const config::HealthConfig& conf
   AddMeanQueryTime(input, config, checks);
   AddSlowQueries(input, checks);
   AddConnectProbe(input, checks);
+  AddReplicationChecks(input, config, checks);
   AddMaintenanceChecks(input, config, checks);
   return checks;
 }
@@ -225,6 +227,7 @@ json PostgresNotes(const TargetInput& input) {
                     ": statement timing is unavailable and the error ratio falls back to "
                     "rollbacks");
   }
+  AddReplicationNotes(input, notes);
   if (input.reachable) {
     for (const std::string& unavailable : obs.maintenance.unavailable) notes.push_back(unavailable);
   }

@@ -162,7 +162,8 @@ class HttpTest(unittest.TestCase):
         checks = {c["name"]: c for c in target["checks"]}
         self.assertEqual(set(checks), {"reachable", "connection_usage", "error_ratio",
                                        "probe_latency", "mean_query_time", "slow_queries",
-                                       "connect_probe", "log_source", "wraparound",
+                                       "connect_probe", "log_source", "replication_lag",
+                                       "standby_streaming", "replication_slots", "wraparound",
                                        "xmin_horizon", "archiver"})
         self.assertEqual(checks["connection_usage"]["level"], "ok")
         # Errors over statements once both have a delta over the same interval; never before.

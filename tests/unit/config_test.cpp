@@ -231,7 +231,8 @@ TEST_F(ConfigFileTest, UnknownCollector) {
   EXPECT_THAT(
       message,
       HasSubstr("defaults.collectors.activty: unknown key (expected one of: "
-                "probe, activity, database, statements, settings, maintenance, log, pgbouncer)"));
+                "probe, activity, database, statements, settings, replication, maintenance, log, "
+                "pgbouncer)"));
 }
 
 TEST_F(ConfigFileTest, UnreadablePasswordFile) {
@@ -371,6 +372,33 @@ TEST_F(ConfigFileTest, MonitoringRolesAreAListOfRoleNames) {
               HasSubstr("bad.yaml:2: defaults.monitoring_roles: expected a list of role names"));
   EXPECT_THAT(ErrorOf("defaults:\n  monitoring_roles: [\"\"]\n"),
               HasSubstr("defaults.monitoring_roles[0]: expected a role name"));
+}
+
+TEST_F(ConfigFileTest, ReplicationIntervalAndThresholds) {
+  const Config defaults = LoadFile(Write("min.yaml", kTarget));
+  EXPECT_EQ(defaults.targets[0].settings.Interval("replication_interval"), 15s);
+  EXPECT_TRUE(defaults.targets[0].settings.collectors.at("replication"));
+  EXPECT_EQ(defaults.health.replication_lag.warn, 30s);
+  EXPECT_EQ(defaults.health.replication_lag.critical, 5min);
+  EXPECT_EQ(defaults.health.replication_slot_inactive.warn, 10min);
+  EXPECT_EQ(defaults.health.replication_slot_inactive.critical, 1h);
+  const Config config = LoadString(
+      "defaults:\n  replication_interval: 5s\n  collectors: {replication: false}\n"
+      "health:\n  replication_lag: {warn: 10s, critical: 1m}\n"
+      "  replication_slot_inactive: {warn: 30m, critical: 6h}\n" +
+          std::string(kTarget),
+      "replication.yaml");
+  EXPECT_EQ(config.targets[0].settings.Interval("replication_interval"), 5s);
+  EXPECT_FALSE(config.targets[0].settings.collectors.at("replication"));
+  EXPECT_EQ(config.health.replication_lag.critical, 1min);
+  EXPECT_EQ(config.health.replication_slot_inactive.warn, 30min);
+  const std::string yaml = ToRedactedYaml(config);
+  EXPECT_THAT(yaml, HasSubstr("replication_interval: 5s"));
+  EXPECT_THAT(yaml, HasSubstr("replication_lag: {warn: 10s, critical: 1m}"));
+  EXPECT_THAT(yaml, HasSubstr("replication_slot_inactive: {warn: 30m, critical: 6h}"));
+  EXPECT_EQ(LoadString(yaml, "redacted").health, config.health);
+  EXPECT_THAT(ErrorOf("health:\n  replication_lag: {warn: 5m, critical: 30s}\n"),
+              HasSubstr("health.replication_lag: warn must be below critical"));
 }
 
 TEST_F(ConfigFileTest, HugeDurationsAndNonFiniteThresholdsAreRefused) {

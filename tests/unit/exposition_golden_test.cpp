@@ -203,6 +203,26 @@ void Answer(FakeSession& fake, int pass) {
   fake.Respond("FROM pg_stat_bgwriter",
                pg::Rows({"timed", "requested", "write_ms", "sync_ms", "buffers"},
                         {Row{"40", second ? "4" : "3", "12500", "250", "900"}}));
+  // replication: a primary with one streaming standby and its slot, and a logical slot.
+  fake.Respond(
+      "AS position_bytes",
+      pg::Rows(
+          {"in_recovery", "position_bytes", "receive_minus_replay_bytes",
+           "since_last_replay_seconds", "wal_receiver_timeout_ms", "max_slot_wal_keep_size"},
+          {Row{"f", second ? "83902464" : "83886080", std::nullopt, std::nullopt, "60000", "-1"}}));
+  fake.Respond("FROM pg_stat_replication",
+               pg::Rows({"application_name", "client_addr", "state", "sync_state", "sent_bytes",
+                         "write_bytes", "flush_bytes", "replay_bytes", "write_seconds",
+                         "flush_seconds", "replay_seconds"},
+                        {Row{"standby1", "10.0.0.6", "streaming", "async", "0", "0", "8192",
+                             "16384", "0.001", "0.002", "0.25"}}));
+  fake.Respond(
+      "FROM pg_replication_slots",
+      pg::Rows(
+          {"slot_name", "slot_type", "database", "active", "retained_bytes", "wal_status",
+           "safe_wal_bytes"},
+          {Row{"analytics", "logical", "app", "t", "1048576", "reserved", std::nullopt},
+           Row{"standby1", "physical", std::nullopt, "t", "16384", "reserved", std::nullopt}}));
   // log: the heartbeat.
   fake.Respond("pgvigil heartbeat", pg::Rows());
   // The probe, last: "SELECT 1" occurs in statements answered above.
