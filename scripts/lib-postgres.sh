@@ -153,7 +153,10 @@ pg_start_standby() {
   done
   echo "the standby on port $PGV_STANDBY_PGPORT does not stream from port $PGV_PGPORT" \
     "(WAL receiver: ${status:-none}); its log:" >&2
-  tail -n 20 "$PGV_STANDBY_PGLOG" >&2
+  # pg_start's logging_collector writes the server log under the data directory.
+  local log="$PGV_STANDBY_PGDATA/log/postgresql.log"
+  [[ -f "$log" ]] || log=$PGV_STANDBY_PGLOG
+  tail -n 20 "$log" >&2
   return 1
 }
 
