@@ -355,9 +355,137 @@ PGBOUNCER["templating"]["list"].append(
     variable("database", "Database",
              'label_values(pgbouncer_pool_size{%s, target=~"$target"}, database)' % A))
 
+LIMIT = "2147483648"  # 2^31: transaction and multixact IDs wrap around there
+STREAMING_MAPPINGS = [{"type": "value", "options": {"0": {"text": "NOT STREAMING", "color": "red"},
+                                                      "1": {"text": "STREAMING", "color": "green"}}}]
+FAILING_MAPPINGS = [{"type": "value", "options": {"0": {"text": "OK", "color": "green"},
+                                                    "1": {"text": "FAILING", "color": "red"}}}]
+REPLICATION = dashboard("pgvigil-replication", "pgvigil / Replication and durability",
+                        "Are the standbys streaming and caught up, do replication slots keep "
+                        "WAL for nobody, how close is transaction ID wraparound, what holds the "
+                        "xmin horizon, and is WAL archived.", [
+    # Standbys, seen from the primary and from the standby itself.
+    panel("Standbys", "Standbys connected to each primary, by state and sync_state "
+          "(pg_stat_replication).", "short",
+          [("sum by (target, state, sync_state) (pg_replication_standbys{%s})" % S,
+            "{{target}} {{state}} {{sync_state}}")], width=6),
+    panel("Standby streaming", "On a standby: 1 while its WAL receiver streams from its "
+          "upstream. PostgresStandbyNotStreaming pages after a minute at 0.", "none",
+          [("min by (target) (pg_replication_receiver_streaming{%s})" % S, "{{target}}")],
+          kind="stat", width=6,
+          limits={"mode": "absolute", "steps": [{"color": "red", "value": None},
+                                                {"color": "green", "value": 1}]},
+          mappings=STREAMING_MAPPINGS),
+    panel("Time since the standby heard from its upstream", "On a standby: seconds since "
+          "the WAL receiver last received a message from its upstream (the primary sends one "
+          "at least every wal_sender_timeout / 2 while connected).", "s",
+          [("max by (target) (pg_replication_receiver_last_message_age_seconds{%s})" % S,
+            "{{target}}")], width=12),
+    panel("Replay lag", "PostgreSQL's lag times of each standby on its primary, by stage "
+          "(0 once the standby has replayed everything, so an idle primary shows none), and a "
+          "standby target's own replay lag (0 only while it streams, hears from its upstream "
+          "and has replayed all it received). PostgresReplicationLagHigh warns past 30 s, "
+          "pages past 5 minutes.", "s",
+          [("max by (target, standby, stage) (pg_replication_standby_lag_seconds{%s})" % S,
+            "{{target}} {{standby}} {{stage}}"),
+           ("max by (target) (pg_replication_replay_lag_seconds{%s})" % S, "{{target}} (itself)")],
+          limits=thresholds((30, "orange"), (300, "red"))),
+    panel("Lag in bytes", "WAL not yet sent, written, flushed and replayed by each standby "
+          "(the primary's current position minus the standby's), and a standby target's "
+          "received-but-not-replayed WAL.", "bytes",
+          [("max by (target, standby, stage) (pg_replication_standby_lag_bytes{%s})" % S,
+            "{{target}} {{standby}} {{stage}}"),
+           ("max by (target) (pg_replication_replay_lag_bytes{%s})" % S, "{{target}} (itself)")]),
+    # Replication slots.
+    panel("Slot has a consumer", "1 while a consumer (a standby, a subscriber) is connected to "
+          "the slot.", "none",
+          [("min by (target, slot_name, slot_type) (pg_replication_slot_active{%s})" % S,
+            "{{target}} {{slot_name}} ({{slot_type}})")], min=0, max=1),
+    panel("WAL retained by slots", "WAL each slot keeps in pg_wal (current position minus its "
+          "restart_lsn). A slot without a consumer keeps it until the disk is full: "
+          "PostgresReplicationSlotInactive warns after 10 minutes.", "bytes",
+          [("max by (target, slot_name) (pg_replication_slot_retained_bytes{%s})" % S,
+            "{{target}} {{slot_name}}")]),
+    panel("Slot WAL left before invalidation", "safe_wal_size: WAL that may still be written "
+          "before the slot passes max_slot_wal_keep_size and is invalidated (PostgreSQL 13+, "
+          "only when that setting is set). PostgresReplicationSlotWalAtRisk warns when the "
+          "slot's retention would use it up within 4 hours.", "bytes",
+          [("min by (target, slot_name) (pg_replication_slot_safe_wal_bytes{%s})" % S,
+            "{{target}} {{slot_name}}")], width=8),
+    panel("Slot WAL status", "Each slot's wal_status (PostgreSQL 13+): reserved and extended "
+          "are fine; unreserved (the next checkpoint may remove its WAL) and lost (removed) "
+          "page through PostgresReplicationSlotWalAtRisk.", "none",
+          [("max by (target, slot_name, wal_status) (pg_replication_slot_wal_status{%s} == 1)"
+            % S, "{{target}} {{slot_name}} {{wal_status}}")], width=8, min=0, max=1),
+    panel("Slot without a consumer for", "How long each slot has had no consumer (0 while one "
+          "is connected).", "s",
+          [("max by (target, slot_name) (pg_replication_slot_inactive_seconds{%s})" % S,
+            "{{target}} {{slot_name}}")], width=8,
+          limits=thresholds((600, "orange"), (3600, "red"))),
+    # Wraparound and the xmin horizon.
+    panel("Transaction ID age", "The oldest unfrozen transaction ID (xid, age(datfrozenxid)) "
+          "and multixact ID (mxid, mxid_age(datminmxid)) of each database, as a share of the "
+          "2^31 limit where the server stops accepting writes. PostgresTxidWraparoundRisk "
+          "warns past 50% (or earlier by forecast), pages past 75%.", "percentunit",
+          [("max by (target, datname) (pg_database_xid_age{%s}) / %s" % (S, LIMIT),
+            "{{target}} {{datname}} xid"),
+           ("max by (target, datname) (pg_database_mxid_age{%s}) / %s" % (S, LIMIT),
+            "{{target}} {{datname}} mxid")], min=0, max=1,
+          limits=thresholds((0.5, "orange"), (0.75, "red"))),
+    panel("xmin horizon age by holder", "Age in transactions of the oldest xmin each kind of "
+          "holder pins: an open transaction, a replication slot, a prepared transaction, a "
+          "standby's feedback. Nothing newer can be vacuumed away; /health names the holder. "
+          "PostgresXminHorizonHeld warns past 10 million, pages past 100 million.", "short",
+          [("max by (target, holder) (pg_xmin_horizon_age{%s})" % S, "{{target}} {{holder}}")],
+          limits=thresholds((10000000, "orange"), (100000000, "red"))),
+    # WAL archiving.
+    panel("Archiver failing", "1 when the newest archive_command attempt failed. "
+          "PostgresWalArchivingFailing pages after 5 minutes.", "none",
+          [("max by (target) (pg_stat_archiver_failing{%s})" % S, "{{target}}")], kind="stat",
+          width=6, limits=thresholds((1, "red")), mappings=FAILING_MAPPINGS),
+    panel("Segments waiting to be archived", "WAL segments with a .ready file in "
+          "pg_wal/archive_status: the archiving backlog.", "short",
+          [("max by (target) (pg_stat_archiver_ready_files{%s})" % S, "{{target}}")], width=6,
+          limits=thresholds((16, "orange"), (128, "red"))),
+    panel("WAL archiving", "Segments archived and failed attempts per second "
+          "(pg_stat_archiver).", "ops",
+          [("sum by (target) (rate(pg_stat_archiver_archived_total{%s}%s))" % (S, RATE),
+            "{{target}} archived"),
+           ("sum by (target) (rate(pg_stat_archiver_failed_total{%s}%s))" % (S, RATE),
+            "{{target}} failed")]),
+    # Checkpoints and WAL volume.
+    panel("Checkpoints per minute by trigger", "Checkpoints started on schedule "
+          "(checkpoint_timeout) and requested (max_wal_size reached, CHECKPOINT, a backup): "
+          "requested ones dominating mean max_wal_size is too small for the write rate. The "
+          "same series on PostgreSQL 12-18 (pg_stat_bgwriter, pg_stat_checkpointer from 17).",
+          "opm",
+          [("sum by (target, trigger) (rate(pg_checkpoints_total{%s}%s)) * 60" % (S, RATE),
+            "{{target}} {{trigger}}")]),
+    panel("Checkpoint write and sync time", "Seconds per second checkpoints spent writing "
+          "buffers and syncing files to disk.", "s",
+          [("sum by (target) (rate(pg_checkpoint_write_seconds_total{%s}%s))" % (S, RATE),
+            "{{target}} write"),
+           ("sum by (target) (rate(pg_checkpoint_sync_seconds_total{%s}%s))" % (S, RATE),
+            "{{target}} sync")]),
+    panel("Buffers written by checkpoints", "Shared buffers checkpoints wrote per second.",
+          "short",
+          [("sum by (target) (rate(pg_checkpoint_buffers_written_total{%s}%s))" % (S, RATE),
+            "{{target}}")]),
+    panel("WAL written", "WAL generated per second (the rate of the WAL position; on a "
+          "standby, of the replayed position).", "Bps",
+          [("sum by (target) (rate(pg_wal_lsn_bytes_total{%s}%s))" % (S, RATE), "{{target}}")]),
+    panel("pg_wal size", "Bytes in pg_wal: grows when a slot retains WAL, archiving fails, or "
+          "max_wal_size is large.", "bytes",
+          [("max by (target) (pg_wal_directory_bytes{%s})" % S, "{{target}}")]),
+    panel("Database sizes", "Size on disk of each database (pg_database_size), read at "
+          "maintenance_interval.", "bytes",
+          [("max by (target, datname) (pg_database_size_bytes{%s})" % S,
+            "{{target}} {{datname}}")]),
+])
+
 DASHBOARDS = {"pgvigil-overview.json": OVERVIEW, "pgvigil-queries.json": QUERIES,
               "pgvigil-connections.json": CONNECTIONS, "pgvigil-agent.json": AGENT,
-              "pgvigil-pgbouncer.json": PGBOUNCER}
+              "pgvigil-pgbouncer.json": PGBOUNCER, "pgvigil-replication.json": REPLICATION}
 
 
 def main():

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # One command to see pgvigil work: installs what is missing, builds, starts a throwaway
 # PostgreSQL with a small pgbench workload (plus an idle-in-transaction session and a slow
-# query now and then) and a PgBouncer in transaction mode in front of it that part of the
-# workload goes through, as named applications; runs the agent against both, and prints the
-# URLs. Ctrl-C stops everything.
+# query now and then), a streaming standby of it on a physical replication slot, and a
+# PgBouncer in transaction mode in front of it that part of the workload goes through, as named
+# applications; runs the agent against all three, and prints the URLs. Ctrl-C stops everything.
 #   scripts/demo.sh [--with-prometheus]   the option also starts Prometheus with the shipped
 #                                         alert rules, scraping the agent every 5 s
 set -euo pipefail
@@ -68,6 +68,14 @@ CREATE DATABASE app OWNER app;
 SQL
 export PGPASSWORD=demo-app-pw
 "$PGV_PGBIN/pgbench" -i -q -s 2 -h 127.0.0.1 -p "$PGV_PGPORT" -U app app >/dev/null 2>&1
+unset PGPASSWORD
+# A streaming standby on the physical slot standby1, copied from the primary before the
+# workload starts (the copy stops the primary for a moment); pg_cleanup stops it on exit.
+pg_start_standby standby1 || { echo "demo: the standby did not start streaming" >&2; exit 1; }
+streaming=$(pg_psql -At -c "SELECT state FROM pg_stat_replication WHERE application_name = 'standby1'")
+[[ "$streaming" == streaming ]] ||
+  { echo "demo: the primary does not see standby1 streaming (${streaming:-no row})" >&2; exit 1; }
+export PGPASSWORD=demo-app-pw
 
 # Steady traffic from a small pool, as a web backend would send it.
 PGAPPNAME=web-backend "$PGV_PGBIN/pgbench" -n -c 4 -j 2 -T 86400 -R 50 -h 127.0.0.1 \
@@ -151,6 +159,8 @@ targets:
     dsn: "postgresql://monitor:demo-monitor-pw@127.0.0.1:$PGV_PGPORT/postgres"
     collectors: {log: true}
     log_source: {path: $PGV_PGDATA/log/postgresql.json, format: jsonlog}
+  - name: standby
+    dsn: "postgresql://monitor:demo-monitor-pw@127.0.0.1:$PGV_STANDBY_PGPORT/postgres"
   - name: bouncer
     kind: pgbouncer
     dsn: "host=127.0.0.1 port=$bouncer_port dbname=pgbouncer user=stats password=demo-stats-pw"
@@ -213,7 +223,8 @@ curl -fsS "http://127.0.0.1:$port/metrics" |
   { echo "demo: the log collector cannot read $PGV_PGDATA/log/postgresql.json" >&2; exit 1; }
 cat <<EOT
 
-pgvigil is watching a throwaway PostgreSQL on port $PGV_PGPORT (target "primary") and the
+pgvigil is watching a throwaway PostgreSQL on port $PGV_PGPORT (target "primary"), its
+streaming standby on port $PGV_STANDBY_PGPORT (target "standby", physical slot standby1) and the
 PgBouncer in front of it on port $bouncer_port (target "bouncer"). Applications web-backend,
 orders-worker (failing now and then), admin-console (idle in transaction) and nightly-report
 (a slow statement) connect directly; checkout-fn, search-fn and report-fn go through PgBouncer.
@@ -224,6 +235,6 @@ The agent's config: $config. Open:
   http://127.0.0.1:$port/health     JSON health report
 $prometheus_line
 
-Press Ctrl-C to stop the agent, the workload and the server.
+Press Ctrl-C to stop the agent, the workload and the servers.
 EOT
 wait

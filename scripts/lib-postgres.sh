@@ -106,8 +106,69 @@ pg_psql() {
   pg_as_postgres psql -X -q -v ON_ERROR_STOP=1 -h "$PGV_PGHOST" -p "$PGV_PGPORT" -U postgres "$@"
 }
 
-# Stops the server (even a SIGSTOPped one) and removes its directory.
+# pg_start_standby [SLOT]: a streaming standby of the server pg_start started, on a physical
+# replication slot SLOT (default standby1; also its application_name). The npm server packages
+# hold initdb, pg_ctl and postgres only (no pg_basebackup), so the standby is a cold copy: the
+# primary is stopped, its data directory copied (without postmaster.pid, its replication slots
+# and its log files), the copy given its own port and socket, primary_conninfo and
+# primary_slot_name, and standby.signal; then the primary starts again, the slot is created and
+# the standby started. Returns 1, with the standby's log, if it does not stream within 30 s.
+# After it: PGV_STANDBY_PGDATA, PGV_STANDBY_PGPORT, PGV_STANDBY_PGHOST, PGV_STANDBY_PGLOG; the
+# role pgv_replication (REPLICATION, password pgv-replication-pw) exists on both servers.
+pg_start_standby() {
+  local slot=${1:-standby1}
+  PGV_STANDBY_PGDATA="$PGV_PGROOT/standby"
+  PGV_STANDBY_PGHOST="$PGV_PGROOT/standby-socket"
+  PGV_STANDBY_PGLOG="$PGV_PGROOT/standby.log"
+  PGV_STANDBY_PGPORT=$(free_port)
+  export PGV_STANDBY_PGDATA PGV_STANDBY_PGPORT PGV_STANDBY_PGHOST PGV_STANDBY_PGLOG
+  mkdir -p "$PGV_STANDBY_PGHOST"
+  [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$PGV_STANDBY_PGHOST"
+  # Over TCP the server asks for a password (pg_start's pg_hba.conf), replication included.
+  pg_psql -c "CREATE ROLE pgv_replication LOGIN REPLICATION PASSWORD 'pgv-replication-pw'" \
+    >/dev/null || return 1
+  pg_ctl_stop
+  pg_as_postgres cp -a "$PGV_PGDATA" "$PGV_STANDBY_PGDATA" || return 1
+  pg_as_postgres rm -f "$PGV_STANDBY_PGDATA/postmaster.pid" "$PGV_STANDBY_PGDATA/postmaster.opts"
+  # A slot copied with the files would hold WAL on the standby for nobody.
+  pg_as_postgres find "$PGV_STANDBY_PGDATA/pg_replslot" "$PGV_STANDBY_PGDATA/log" -mindepth 1 \
+    -delete
+  {
+    echo "port = $PGV_STANDBY_PGPORT"
+    echo "unix_socket_directories = '$PGV_STANDBY_PGHOST'"
+    echo "primary_conninfo = 'host=127.0.0.1 port=$PGV_PGPORT user=pgv_replication password=pgv-replication-pw application_name=$slot'"
+    echo "primary_slot_name = '$slot'"
+  } | pg_as_postgres tee -a "$PGV_STANDBY_PGDATA/postgresql.conf" >/dev/null
+  pg_as_postgres touch "$PGV_STANDBY_PGDATA/standby.signal"
+  pg_ctl_start || return 1
+  pg_psql -c "SELECT pg_create_physical_replication_slot('$slot', true)" >/dev/null || return 1
+  pg_as_postgres "$PGV_PGBIN/pg_ctl" -D "$PGV_STANDBY_PGDATA" -l "$PGV_STANDBY_PGLOG" -w -t 60 \
+    start >/dev/null || { cat "$PGV_STANDBY_PGLOG" >&2; return 1; }
+  local status=""
+  for _ in $(seq 150); do
+    status=$(pg_as_postgres psql -X -At -h "$PGV_STANDBY_PGHOST" -p "$PGV_STANDBY_PGPORT" \
+               -U postgres -d postgres -c "SELECT status FROM pg_stat_wal_receiver" 2>/dev/null)
+    [[ "$status" == streaming ]] && return 0
+    sleep 0.2
+  done
+  echo "the standby on port $PGV_STANDBY_PGPORT does not stream from port $PGV_PGPORT" \
+    "(WAL receiver: ${status:-none}); its log:" >&2
+  # pg_start's logging_collector writes the server log under the data directory.
+  local log="$PGV_STANDBY_PGDATA/log/postgresql.log"
+  [[ -f "$log" ]] || log=$PGV_STANDBY_PGLOG
+  tail -n 20 "$log" >&2
+  return 1
+}
+
+pg_stop_standby() {
+  [[ -n "${PGV_STANDBY_PGDATA:-}" && -d "$PGV_STANDBY_PGDATA" ]] || return 0
+  pg_as_postgres "$PGV_PGBIN/pg_ctl" -D "$PGV_STANDBY_PGDATA" -m fast -w -t 60 stop \
+    >/dev/null 2>&1 || true
+}
+
+# Stops the server (even a SIGSTOPped one) and its standby, and removes their directory.
 pg_cleanup() {
+  pg_stop_standby
   [[ -n "${PGV_PGDATA:-}" && -d "$PGV_PGDATA" ]] || return 0
   local pid
   pid=$(head -n 1 "$PGV_PGDATA/postmaster.pid" 2>/dev/null || true)

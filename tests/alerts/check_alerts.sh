@@ -20,7 +20,8 @@ route_is() {
     "${@:2}"
 }
 check "promtool check rules" promtool check rules pgvigil.rules.yml
-check "promtool test rules" promtool test rules tests/pgvigil.rules.test.yml
+check "promtool test rules" promtool test rules tests/pgvigil.rules.test.yml \
+  tests/replication.rules.test.yml
 check "amtool check-config" amtool check-config alertmanager.example.yml
 check "critical pages" route_is oncall-pager severity=critical alertname=PostgresDown
 check "warning goes to chat" route_is ops-chat severity=warning alertname=PostgresLockWaiters
@@ -36,7 +37,11 @@ contract = ["PostgresDown", "PostgresConnectionUsageHigh", "PostgresConnectionUs
             "PostgresLockWaiters", "PostgresIdleInTransaction", "PgvigilCollectorFailing",
             "PostgresMeanQueryTimeHigh", "PostgresConnectionsRefused", "PgvigilDown",
             "PgBouncerDown", "PgBouncerPoolUsageHigh", "PgBouncerClientsWaiting",
-            "PgBouncerClientConnectionsHigh", "PgvigilLogSourceSilent"]
+            "PgBouncerClientConnectionsHigh", "PgvigilLogSourceSilent",
+            "PostgresReplicationLagHigh", "PostgresStandbyNotStreaming",
+            "PostgresReplicationSlotInactive", "PostgresReplicationSlotWalAtRisk",
+            "PostgresTxidWraparoundRisk", "PostgresXminHorizonHeld",
+            "PostgresWalArchivingFailing"]
 alerts = re.findall(r"^\s*- alert: (\w+)", rules, re.M)
 anchors = {h.lower() for h in re.findall(r"^## (\w+)", runbooks, re.M)}
 problems = [a + ": not in the rules" for a in contract if a not in alerts]

@@ -1,7 +1,7 @@
 // Opens pgvigil's status page in headless Chromium (Debian's) through Playwright and prints, as
 // JSON, what a person would see: the HTTP status, the targets in the table, the charts with how
-// many points each draws and the last value of every line, requests to other origins, and
-// script errors. The Python test (tests/e2e/test_status_page.py) asserts on it.
+// many points each draws and the last value of every line, each target's detail headings and
+// replication and maintenance blocks, requests to other origins, and script errors. The Python test (tests/e2e/test_status_page.py) asserts on it.
 //   node status_page.js PLAYWRIGHT_CORE_DIR URL [--user=U --password=P] [--width=N]
 //        [--screenshot=FILE]
 "use strict";
@@ -63,6 +63,14 @@ const { chromium } = require(playwrightDir);
             const values = entry.plot.data[i + 1].filter((v) => v !== null && v !== undefined);
             return [series.label, values.length ? values[values.length - 1] : null];
           })),
+        })),
+        // Each target's section: the headings of its details, and the text of its replication
+        // and maintenance blocks (null when the page shows none).
+        sections: [...document.querySelectorAll("section.target")].map((section) => ({
+          id: section.id,
+          headings: [...section.querySelectorAll(".details h3")].map((h) => h.textContent),
+          replication: (section.querySelector(".details .replication") || {}).textContent || null,
+          maintenance: (section.querySelector(".details .maintenance") || {}).textContent || null,
         })),
         overflow: document.documentElement.scrollWidth > window.innerWidth,
         refreshed: Number(document.body.dataset.refreshed),

@@ -25,6 +25,12 @@ ALERT_THRESHOLDS = [
     (r"pg_log_messages_total.*/", 0.05),                         # PostgresErrorRateHigh
     (r"histogram_quantile\(0\.95, .*pg_probe_duration_seconds", 0.5),  # PostgresProbeLatencyHigh
     (r'state=~"idle in transaction', 300),                       # PostgresIdleInTransaction
+    (r"pg_replication_(standby_)?(replay_)?lag_seconds", 30),    # PostgresReplicationLagHigh
+    (r"pg_replication_(standby_)?(replay_)?lag_seconds", 300),   # PostgresReplicationLagHigh
+    (r"pg_database_m?xid_age.*/ 2147483648", 0.5),               # PostgresTxidWraparoundRisk
+    (r"pg_database_m?xid_age.*/ 2147483648", 0.75),              # PostgresTxidWraparoundRisk
+    (r"pg_xmin_horizon_age", 10000000),                          # PostgresXminHorizonHeld
+    (r"pg_xmin_horizon_age", 100000000),                         # PostgresXminHorizonHeld
 ]
 PROMQL_WORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "or", "and",
                 "unless", "bool", "offset", "le", "inf", "nan"}

@@ -81,6 +81,26 @@ class StatusPageTest(unittest.TestCase):
         self.assertAlmostEqual(charts["primary/connection_usage"]["last"]["usage"], 100 * usage,
                                delta=100 * 2 / 37)
 
+    def test_details_have_headings_and_show_replication_only_when_health_has_it(self):
+        page = open_page(self.agent.url("/"))
+        self.assertEqual(page["errors"], [])
+        section = {s["id"]: s for s in page["sections"]}["target-primary"]
+        # The recent errors sit under their own heading, after the slow statements.
+        self.assertEqual([h for h in section["headings"] if h in ("Slow statements", "Recent errors")],
+                         ["Slow statements", "Recent errors"], section["headings"])
+        # The replication and maintenance blocks are there exactly when /health reports them,
+        # and say what it says.
+        health = self.agent.health("primary").json()["targets"][0]
+        for block in ("replication", "maintenance"):
+            self.assertEqual(section[block] is not None, health.get(block) is not None,
+                             (block, section[block], health.get(block)))
+        if health.get("replication"):
+            self.assertIn("Role: " + health["replication"]["role"], section["replication"])
+            for slot in health["replication"]["slots"]:
+                self.assertIn(slot["name"], section["replication"])
+        if health.get("maintenance"):
+            self.assertIn("of the 2^31 limit", section["maintenance"])
+
     def test_fits_a_phone(self):
         page = open_page(self.agent.url("/"), "--width=390",
                          *screenshot_args("status-page-phone.png"))

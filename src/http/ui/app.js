@@ -24,6 +24,24 @@ function pct(ratio) { return ratio === null || ratio === undefined ? "–" : (10
 function ms(value) { return value === null || value === undefined ? "–" : value.toFixed(1) + " ms"; }
 function check(target, name) { return (target.checks || []).find((c) => c.name === name) || {}; }
 function appName(name) { return name === "" ? "(no application_name)" : name; }
+function bytes(value) {
+  if (value === null || value === undefined) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+  let i = 0;
+  let v = value;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return (i === 0 ? String(v) : v.toFixed(1)) + " " + units[i];
+}
+// Seconds as a person reads them: "0.3 s", "4 min 10 s", "3 h 0 min".
+function secs(value) {
+  if (value === null || value === undefined) return "–";
+  const s = Number(value);
+  if (s < 60) return s.toFixed(1) + " s";
+  if (s < 3600) return Math.floor(s / 60) + " min " + Math.floor(s % 60) + " s";
+  return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+}
+function text(value) { return value === null || value === undefined || value === "" ? "–" : String(value); }
+const WRAP_LIMIT = 2147483648;  // 2^31: transaction and multixact IDs wrap around there
 
 async function getJson(path) {
   const response = await fetch(path, { cache: "no-store" });
@@ -152,7 +170,11 @@ function statementsTable(target) {
 
 function recentErrors(target) {
   const recent = ((target.errors && target.errors.recent) || []).slice(0, 5);
-  if (recent.length === 0) return null;
+  if (recent.length === 0) {
+    return el("p", { class: "muted" }, check(target, "log_source").name
+      ? "No server error seen lately."
+      : "No log source: the agent does not read this server's log (log_source).");
+  }
   return el("div", { class: "scroll" }, el("table", { class: "errors" },
     el("thead", {}, el("tr", {}, el("th", {}, "at"), el("th", {}, "SQLSTATE"), el("th", {}, "message"))),
     el("tbody", {}, ...recent.map((e) => el("tr", {}, el("td", {}, e.at), el("td", {}, e.sqlstate),
@@ -167,6 +189,86 @@ function poolsTable(target) {
       el("td", {}, p.database + "/" + p.user), el("td", {}, p.server_active + " / " + p.pool_size),
       el("td", {}, pct(p.usage_ratio)), el("td", {}, p.client_active),
       el("td", {}, p.client_waiting), el("td", {}, p.max_wait_seconds + " s"))))));
+}
+
+function table(cls, headings, rows) {
+  return el("div", { class: "scroll" }, el("table", { class: cls },
+    el("thead", {}, el("tr", {}, ...headings.map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c)))))));
+}
+
+// Standbys of a primary, the WAL receiver of a standby, and replication slots; nothing when
+// /health has no `replication` for the target.
+function replicationBlock(target) {
+  const r = target.replication;
+  if (!r) return null;
+  const parts = [el("h3", {}, "Replication"),
+    el("p", {}, "Role: ", el("strong", {}, text(r.role)))];
+  const standbys = r.standbys || [];
+  if (standbys.length > 0) {
+    parts.push(table("standbys", ["standby", "client", "state", "sync", "replay lag", "replay lag (bytes)",
+      "sent lag (bytes)"], standbys.map((s) => [text(s.name), text(s.client_addr), text(s.state),
+      text(s.sync_state), secs(s.lag_seconds && s.lag_seconds.replay),
+      bytes(s.lag_bytes && s.lag_bytes.replay), bytes(s.lag_bytes && s.lag_bytes.sent)])));
+  } else if (r.role === "primary") {
+    parts.push(el("p", { class: "muted" }, "No standby connected."));
+  }
+  if (r.receiver) {
+    const w = r.receiver;
+    parts.push(el("p", { class: "receiver" }, "WAL receiver: ",
+      el("span", { class: "badge " + (w.streaming ? "ok" : "down") },
+        w.streaming ? "streaming" : "not streaming"),
+      " " + text(w.status) + " from " + text(w.sender) + "; last message " +
+      secs(w.last_message_age_seconds) + " ago; replay lag " + secs(w.replay_lag_seconds) +
+      " (" + bytes(w.replay_lag_bytes) + ")"));
+  } else if (r.role === "standby") {
+    parts.push(el("p", { class: "receiver" }, "WAL receiver: ",
+      el("span", { class: "badge down" }, "not running")));
+  }
+  const slots = r.slots || [];
+  if (slots.length > 0) {
+    parts.push(table("slots", ["slot", "type", "database", "consumer", "retained WAL", "wal_status",
+      "safe WAL"], slots.map((s) => [text(s.name), text(s.type), text(s.database),
+      s.active ? "connected" : "none for " + secs(s.inactive_seconds), bytes(s.retained_bytes),
+      text(s.wal_status), bytes(s.safe_wal_bytes)])));
+  }
+  return el("div", { class: "replication" }, ...parts);
+}
+
+function holderText(h) {
+  const who = {
+    transaction: () => "a transaction of pid " + text(h.pid) + " (" + text(h.application) + ", user " +
+      text(h.user) + ")",
+    prepared_transaction: () => "prepared transaction " + text(h.gid) + " (user " + text(h.user) + ")",
+    replication_slot: () => "replication slot " + text(h.slot),
+    standby_feedback: () => "standby feedback from " + text(h.application) + " (pid " + text(h.pid) + ")",
+  }[h.holder];
+  return (who ? who() : text(h.holder)) + ", " + text(h.age) + " transactions back" +
+    (h.since ? " since " + h.since : "");
+}
+
+// Wraparound, the xmin horizon's holder and the archiver; nothing when /health has no
+// `maintenance` for the target.
+function maintenanceBlock(target) {
+  const m = target.maintenance;
+  if (!m) return null;
+  const age = (label, a) => a
+    ? label + ": " + text(a.age) + " (" + pct(a.ratio !== null && a.ratio !== undefined ? a.ratio
+      : a.age / WRAP_LIMIT) + " of the 2^31 limit) in database " + text(a.database)
+    : label + ": –";
+  const items = [el("li", { class: "xid" }, age("Oldest xid", m.xid_age)),
+    el("li", { class: "mxid" }, age("Oldest multixact", m.mxid_age)),
+    el("li", { class: "xmin" }, "xmin horizon: ",
+      m.xmin_horizon ? "held by " + holderText(m.xmin_horizon) : "nothing holds it back")];
+  if (m.archiver) {
+    const a = m.archiver;
+    items.push(el("li", { class: "archiver" }, "Archiver (archive_mode " + text(a.mode) + "): ",
+      el("span", { class: "badge " + (a.failing ? "down" : "ok") }, a.failing ? "failing" : "ok"),
+      " " + text(a.archived) + " archived, " + text(a.failed) + " failed, " + text(a.ready_files) +
+      " segments waiting" + (a.failing && a.last_failed_wal ? "; last failed " + a.last_failed_wal : "")));
+  }
+  return el("div", { class: "maintenance" }, el("h3", {}, "Maintenance"),
+    el("ul", { class: "facts" }, ...items));
 }
 
 async function renderTarget(main, target) {
@@ -189,7 +291,8 @@ async function renderTarget(main, target) {
   for (const spec of chartSpecs(target, history)) drawChart(box, target.name, spec, history);
   const details = target.kind === "pgbouncer"
     ? [el("h3", {}, "Pools"), poolsTable(target)]
-    : [el("h3", {}, "Slow statements"), statementsTable(target), recentErrors(target)];
+    : [replicationBlock(target), maintenanceBlock(target), el("h3", {}, "Slow statements"),
+      statementsTable(target), el("h3", {}, "Recent errors"), recentErrors(target)];
   section.querySelector(".details").replaceChildren(...details.filter((d) => d !== null));
 }
 
