@@ -117,7 +117,8 @@ class PrometheusTest(unittest.TestCase):
               "log_source: {path: %s, format: jsonlog}" % log_path),
              ("bouncer", bouncer.dsn(), "kind: pgbouncer"),
              ("origin", origin.dsn()), ("standby", standby.dsn())],
-            defaults={"database_interval": "1s", "statements_interval": "1s"},
+            defaults={"database_interval": "1s", "statements_interval": "1s",
+                      "replication_interval": "1s", "maintenance_interval": "1s"},
             extra="health:\n  window: %s\n" % WINDOW))
         harness.psql("DROP TABLE IF EXISTS prom_bookings", user="it_user", password="it-pw",
                      dbname="pgvigil_it")
