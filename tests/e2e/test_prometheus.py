@@ -278,6 +278,29 @@ class PrometheusTest(unittest.TestCase):
                     if not prometheus.api("query", query=promql)["result"]:
                         empty.append("%s / %s: %s" % (name, title, promql))
             self.assertEqual(empty, [], "dashboard queries without data")
+
+            # The slot nobody consumes retains WAL: PostgresReplicationSlotInactive goes pending
+            # for it (and only for it: the standby's slot is active).
+            def alerts_named(alertname):
+                return [a for a in prometheus.api("alerts")["alerts"]
+                        if a["labels"]["alertname"] == alertname]
+            inactive = harness.wait_for(
+                lambda: alerts_named("PostgresReplicationSlotInactive") or None, 60,
+                what="PostgresReplicationSlotInactive pending")
+            self.assertEqual([(a["labels"]["target"], a["labels"]["slot_name"], a["state"])
+                              for a in inactive], [("origin", "spare", "pending")])
+            self.assertEqual(alerts_named("PostgresStandbyNotStreaming"), [])
+            # The primary stops: the standby's receiver stops streaming, and the alert goes
+            # pending for the standby target.
+            origin.stop()
+            broken = harness.wait_for(
+                lambda: alerts_named("PostgresStandbyNotStreaming") or None, 90,
+                what="PostgresStandbyNotStreaming pending")
+            self.assertEqual([(a["labels"]["target"], a["state"]) for a in broken],
+                             [("standby", "pending")])
+            print("live Prometheus: PostgresReplicationSlotInactive pending for slot spare, "
+                  "PostgresStandbyNotStreaming pending once the primary stopped",
+                  file=sys.stderr)
         finally:
             stop.set()
             sessions.close()
