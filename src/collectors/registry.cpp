@@ -27,6 +27,17 @@ void ShareStatements(const Observations& from, Observations& to) {
   to.statements = from.statements;
 }
 
+void ShareReplication(const Observations& from, Observations& to) {
+  to.replication = from.replication;
+}
+
+void ShareMaintenance(const Observations& from, Observations& to) {
+  to.maintenance = from.maintenance;
+}
+
+// Collectors whose reading depends on the cluster and the role alone.
+std::string NoSettings(const config::TargetSettings&, const Observations&) { return {}; }
+
 // What changes what the activity collector reports besides the cluster: the slow threshold and
 // how many applications get series of their own.
 std::string ActivityShareKey(const config::TargetSettings& settings, const Observations&) {
@@ -101,6 +112,9 @@ const std::vector<CollectorInfo>& CollectorTable() {
        .interval_key = "replication_interval",
        .default_interval = seconds(15),
        .make = &Make<ReplicationCollector>,
+       // Standbys, the receiver and slots are the cluster's: one read serves its targets.
+       .share = &ShareReplication,
+       .share_key = &NoSettings,
        .metrics = ReplicationMetrics()},
       // Wraparound, the xmin horizon, the archiver, checkpoints and sizes: slow-moving state.
       {.name = "maintenance",
@@ -108,6 +122,9 @@ const std::vector<CollectorInfo>& CollectorTable() {
        .interval_key = "maintenance_interval",
        .default_interval = minutes(1),
        .make = &Make<MaintenanceCollector>,
+       // Every database's ages and size, the archiver, checkpoints and pg_wal: the cluster's.
+       .share = &ShareMaintenance,
+       .share_key = &NoSettings,
        .metrics = MaintenanceMetrics()},
       // Reads a file rather than the database; it follows the log at the probe's pace.
       {.name = "log",

@@ -251,6 +251,8 @@ config::Config GoldenConfig(const std::filesystem::path& token_file) {
       "  connect_probe_interval: 0s\n"
       "  activity_interval: 20ms\n"
       "  statements_interval: 20ms\n"
+      "  replication_interval: 20ms\n"
+      "  maintenance_interval: 20ms\n"
       "  statements_top_n: 3\n"
       "  applications_top_n: 2\n"
       "  slow_query_threshold: 1s\n"
