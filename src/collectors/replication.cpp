@@ -167,13 +167,13 @@ void ReplicationCollector::Collect(CollectContext& context, metrics::FamilySet& 
     for (std::size_t i = 0; i < kByteStages.size(); ++i) {
       if (!standby.lag_bytes[i]) continue;
       metrics::Labels labels = name;
-      labels.emplace_back("stage", kByteStages[i]);
+      labels.push_back({"stage", kByteStages[i]});
       out.Add(kStandbyLagBytes, labels, *standby.lag_bytes[i]);
     }
     for (std::size_t i = 0; i < kTimeStages.size(); ++i) {
       if (!standby.lag_seconds[i]) continue;
       metrics::Labels labels = name;
-      labels.emplace_back("stage", kTimeStages[i]);
+      labels.push_back({"stage", kTimeStages[i]});
       out.Add(kStandbyLagSeconds, labels, *standby.lag_seconds[i]);
     }
     replication.standbys.push_back(std::move(standby));
@@ -270,7 +270,7 @@ void ReplicationCollector::Collect(CollectContext& context, metrics::FamilySet& 
     }
     if (slot.wal_status) {
       metrics::Labels with_status = labels;
-      with_status.emplace_back("wal_status", *slot.wal_status);
+      with_status.push_back({"wal_status", *slot.wal_status});
       out.Add(kSlotWalStatus, with_status, 1);
     }
     out.Add(kSlotInactive, labels, slot.inactive_seconds);
