@@ -137,6 +137,27 @@ class ReplicationTest(unittest.TestCase):
             self.standby.sql("SELECT pg_wal_replay_resume()")
         self.standby.wait_streaming(self.primary)
 
+    def test_a_slot_on_the_standby_retains_exactly(self):
+        """A standby's own physical slot (what a cascading standby streams through): listed on
+        the standby target, its retained WAL counted from the replayed position, the position
+        a standby sends from (it writes no WAL of its own)."""
+        self.standby.sql("SELECT pg_create_physical_replication_slot('cascade1', true)")
+        try:
+            self.write(2000)
+            self.exact("slot on the standby, retained bytes",
+                       lambda: self.metric("pg_replication_slot_retained_bytes", "standby",
+                                           slot_name="cascade1"),
+                       lambda: float(self.standby.sql(
+                           "SELECT pg_wal_lsn_diff(pg_last_wal_replay_lsn(), restart_lsn) "
+                           "FROM pg_replication_slots WHERE slot_name = 'cascade1'")))
+            self.assertGreater(self.metric("pg_replication_slot_retained_bytes", "standby",
+                                           slot_name="cascade1"), 100000,
+                               "2000 rows were written after the slot reserved its WAL")
+            self.assertEqual(self.metric("pg_replication_slot_active", "standby",
+                                         slot_name="cascade1"), 0)
+        finally:
+            self.standby.sql("SELECT pg_drop_replication_slot('cascade1')")
+
     def without_pg_monitor(self):
         """A role without pg_monitor: the standby is counted but its positions and the WAL
         receiver's status are hidden; those series are left out, a note says so, and the
