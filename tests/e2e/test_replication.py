@@ -181,8 +181,11 @@ class ReplicationTest(unittest.TestCase):
         self.assertEqual(checks(self.health("standby_plain"))["standby_streaming"]["level"],
                          "unknown")
 
-    @unittest.skipIf(os.environ.get("PGVIGIL_SANITIZED"),
-                     "35 s of waiting: the plain build runs it on every major")
+    # 35 s of waiting: the plain build runs it on the oldest, Debian's and the newest major (the
+    # WAL receiver's silences and pings have not changed across 12-18; every other scenario,
+    # which reads the same views, runs on every major).
+    @unittest.skipIf(os.environ.get("PGVIGIL_SANITIZED") or MAJOR not in (12, 15, 18),
+                     "the idle-primary wait runs on 12, 15 and 18 in the plain build")
     def test_b_idle_primary_keeps_replay_lag_at_zero(self):
         """Nothing is written for 35 s: the time since the last replayed transaction grows (what
         peers report as lag) while the agent says 0 on both sides, through several of the
