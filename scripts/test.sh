@@ -5,8 +5,7 @@
 # Prometheus tools). Then, one after another, PostgreSQL 12, 13, 14, 16, 17 and 18 (server
 # packages from the npm registry, cached in /var/cache/pgvigil): the integration tests, the
 # syslog path and the replication and maintenance scenarios against each (the idle-primary wait
-# on 12 and 18), the accounting suite
-# against 12 and 18. Every server is stopped on exit.
+# on 12 and 18), the accounting suite against 12 and 18. Every server is stopped on exit.
 #   scripts/test.sh                       # everything, every major
 #   scripts/test.sh --majors 15           # the whole suite on 15 only (with sanitizers, fuzzers)
 #   scripts/test.sh --majors 12,18        # integration tests and accounting suite on 12 and 18
@@ -86,12 +85,10 @@ if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]
   echo "test.sh: ASan+UBSan: unit, integration and end-to-end tests against PostgreSQL $primary"
   # Not Prometheus' own suite, the package, or the PgBouncer suite a second time (same code
   # paths as Debian's PgBouncer).
-  # The log and accounting suites repeat cases that take the same code paths once there. The
-  # rsyslog suite (about 2 min) is left to the plain build: its parsers run under ASan in their
-  # fuzzers and the syslog-ng and hostile-input suites, its listener under TSan.
-  # The accounting suite's C++ (statement deltas, own-load attribution) runs under ASan in its
-  # unit tests and in the statements, fleet and status-page suites; its end-to-end truths are
-  # the plain build's.
+  # The rsyslog suite (about 2 min) is left to the plain build: its parsers run under ASan in
+  # their fuzzers and the syslog-ng and hostile-input suites, its listener under TSan. So is the
+  # accounting suite: its C++ (statement deltas, own-load attribution) runs under ASan in its
+  # unit tests and in the statements, fleet and status-page suites.
   PGVIGIL_SANITIZED=1 ctest --test-dir "$root/build-asan" --output-on-failure --timeout 900 \
     -E 'e2e.test_prometheus|e2e.test_pgbouncer_current|e2e.test_syslog$|e2e.test_accounting|package\.'
   echo "test.sh: TSan: unit tests and the concurrency tests"
@@ -127,7 +124,10 @@ if $whole_suite && [[ ${#ctest_args[@]} -eq 0 || -n "${PGVIGIL_SANITIZERS:-}" ]]
       fuzz_one "$corpus" &
       fuzzing+=($!)
     done
-    for pid in "${fuzzing[@]}"; do wait "$pid"; done
+    # Every fuzzer of the round finishes and reports before a failure stops the suite.
+    failed=0
+    for pid in "${fuzzing[@]}"; do wait "$pid" || failed=1; done
+    [[ $failed -eq 0 ]]
   done
 fi
 

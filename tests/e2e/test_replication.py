@@ -139,8 +139,8 @@ class ReplicationTest(unittest.TestCase):
 
     def test_a_slot_on_the_standby_retains_exactly(self):
         """A standby's own physical slot (what a cascading standby streams through): listed on
-        the standby target, its retained WAL counted from the replayed position, the position
-        a standby sends from (it writes no WAL of its own)."""
+        the standby target, its retained WAL counted from the replayed position (a standby
+        writes no WAL of its own)."""
         self.standby.sql("SELECT pg_create_physical_replication_slot('cascade1', true)")
         try:
             self.write(2000)
